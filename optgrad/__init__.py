@@ -1,0 +1,48 @@
+"""optgrad: functional gradient transformations, losses and training loops for JAX."""
+
+__version__ = "0.1.0.dev0"
+
+from optgrad import tree as tree
+from optgrad._base import EmptyState as EmptyState
+from optgrad._base import GradientTransformation as GradientTransformation
+from optgrad._base import (
+    GradientTransformationExtraArgs as GradientTransformationExtraArgs,
+)
+from optgrad._base import TransformInitFn as TransformInitFn
+from optgrad._base import TransformUpdateExtraArgsFn as TransformUpdateExtraArgsFn
+from optgrad._base import TransformUpdateFn as TransformUpdateFn
+from optgrad._base import identity as identity
+from optgrad._base import init_empty_state as init_empty_state
+from optgrad._base import set_to_zero as set_to_zero
+from optgrad._base import stateless as stateless
+from optgrad._base import stateless_with_tree_map as stateless_with_tree_map
+from optgrad._base import with_extra_args_support as with_extra_args_support
+from optgrad._numerics import global_norm as global_norm
+from optgrad._numerics import safe_increment as safe_increment
+from optgrad._numerics import safe_int32_increment as safe_int32_increment
+from optgrad._numerics import safe_norm as safe_norm
+from optgrad._numerics import safe_root_mean_squares as safe_root_mean_squares
+from optgrad._typing import MaskOrFn as MaskOrFn
+from optgrad._typing import OptState as OptState
+from optgrad._typing import Params as Params
+from optgrad._typing import ScalarOrSchedule as ScalarOrSchedule
+from optgrad._typing import Schedule as Schedule
+from optgrad._typing import Updates as Updates
+from optgrad._update import apply_updates as apply_updates
+from optgrad._update import incremental_update as incremental_update
+from optgrad._update import periodic_update as periodic_update
+from optgrad.optimizers import adam as adam
+from optgrad.optimizers import sgd as sgd
+from optgrad.transforms import EmaState as EmaState
+from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
+from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
+from optgrad.transforms import ScaleState as ScaleState
+from optgrad.transforms import TraceState as TraceState
+from optgrad.transforms import chain as chain
+from optgrad.transforms import ema as ema
+from optgrad.transforms import named_chain as named_chain
+from optgrad.transforms import scale as scale
+from optgrad.transforms import scale_by_adam as scale_by_adam
+from optgrad.transforms import scale_by_learning_rate as scale_by_learning_rate
+from optgrad.transforms import scale_by_schedule as scale_by_schedule
+from optgrad.transforms import trace as trace

@@ -1,0 +1,15 @@
+"""Gradient transformations: the building blocks that optimizers chain."""
+
+from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
+from optgrad.transforms._adam import scale_by_adam as scale_by_adam
+from optgrad.transforms._combining import chain as chain
+from optgrad.transforms._combining import named_chain as named_chain
+from optgrad.transforms._momentum import EmaState as EmaState
+from optgrad.transforms._momentum import TraceState as TraceState
+from optgrad.transforms._momentum import ema as ema
+from optgrad.transforms._momentum import trace as trace
+from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
+from optgrad.transforms._scaling import ScaleState as ScaleState
+from optgrad.transforms._scaling import scale as scale
+from optgrad.transforms._scaling import scale_by_learning_rate as scale_by_learning_rate
+from optgrad.transforms._scaling import scale_by_schedule as scale_by_schedule

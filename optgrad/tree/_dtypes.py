@@ -1,0 +1,63 @@
+"""Dtype rules shared by the transforms.
+
+Arithmetic on 16-bit floats loses too much: ``0.999`` rounds to ``1.0`` in
+bfloat16, and ``1e-8`` flushes to zero in float16. Transforms therefore
+compute in at least float32 and cast their outputs back to the incoming
+dtype, and keep moments of 16-bit params in float32 unless asked otherwise.
+"""
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+
+def compute_dtype(dtype: Any) -> Any:
+    """Return the dtype arithmetic on ``dtype`` values runs in.
+
+    16-bit floats widen to float32; float32, float64 and complex dtypes stay.
+    """
+    dtype = jnp.dtype(dtype)
+    if jnp.issubdtype(dtype, jnp.floating) and dtype.itemsize < 4:
+        return jnp.dtype(jnp.float32)
+    return dtype
+
+
+def moment_dtype(param_dtype: Any, requested: Any | None = None) -> Any:
+    """Return the dtype of a moment kept for params of ``param_dtype``.
+
+    Args:
+        param_dtype: The dtype of the param leaf.
+        requested: A dtype set by the user (``mu_dtype``, say), used as is.
+    """
+    if requested is not None:
+        return jnp.dtype(requested)
+    return compute_dtype(param_dtype)
+
+
+def real_dtype(dtype: Any) -> Any:
+    """Return the real counterpart of ``dtype`` (float32 for complex64)."""
+    return jnp.finfo(dtype).dtype
+
+
+def widen(x: Any) -> jax.Array:
+    """Return ``x`` as an array in its compute dtype."""
+    x = jnp.asarray(x)
+    return x.astype(compute_dtype(x.dtype))
+
+
+def leaf_dtype(x: Any) -> Any:
+    """Return the dtype of a leaf, which may be a Python scalar."""
+    dtype = getattr(x, "dtype", None)
+    return jnp.dtype(dtype) if dtype is not None else jnp.result_type(x)
+
+
+def promote(*dtypes: Any) -> Any:
+    """Return JAX's standard promotion of ``dtypes``, whatever the promotion mode.
+
+    optgrad casts explicitly, so it also runs with
+    ``jax_numpy_dtype_promotion="strict"``; this helper picks the common
+    dtype that those casts target.
+    """
+    with jax.numpy_dtype_promotion("standard"):
+        return jnp.result_type(*dtypes)

@@ -1,0 +1,209 @@
+"""Contract and parity tests over the whole optimizer catalogue."""
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import problems
+import pytest
+from helpers import OPTIMIZER_CASES, case_id, reference_mode, tree_allclose, tree_equal
+
+import optgrad
+
+CASES = pytest.mark.parametrize("case", OPTIMIZER_CASES, ids=case_id)
+
+
+def _extra(case, params, grads):
+    return case.extra_args(params, grads) if case.extra_args else {}
+
+
+def _run(opt, case, params, steps, grad_fn=problems.grad):
+    """Run ``steps`` jitted steps; return the stacked params trajectory."""
+
+    def step(carry, _):
+        params, state = carry
+        grads = grad_fn(params)
+        updates, state = opt.update(grads, state, params, **_extra(case, params, grads))
+        params = optgrad.apply_updates(params, updates)
+        return (params, state), params
+
+    @jax.jit
+    def run(params):
+        _, trajectory = jax.lax.scan(step, (params, opt.init(params)), None, steps)
+        return trajectory
+
+    return run(params)
+
+
+def _relative_errors(actual, expected):
+    def leaf(a, e):
+        a = np.asarray(a, np.float64)
+        e = np.asarray(e, np.float64)
+        # Error at each step, relative to the leaf's largest magnitude.
+        axes = tuple(range(1, e.ndim))
+        scale = np.maximum(np.max(np.abs(e), axis=axes, initial=0.0), 1e-6)
+        return np.max(np.abs(a - e), axis=axes, initial=0.0) / scale
+
+    return jax.tree.map(leaf, actual, expected)
+
+
+@CASES
+def test_matches_optax(case):
+    params = problems.initial_params()
+    with reference_mode():
+        expected = _run(case.build(optax), case, params, 60)
+    actual = _run(case.build(optgrad), case, params, 60)
+    errors = _relative_errors(actual, expected)
+    for path, error in jax.tree_util.tree_flatten_with_path(errors)[0]:
+        worst = int(np.argmax(error))
+        assert error[worst] <= case.parity_rtol, (
+            f"{jax.tree_util.keystr(path)} differs from optax by {error[worst]:.2e} "
+            f"(relative) at step {worst}"
+        )
+
+
+@CASES
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_keeps_structure_and_dtype(case, dtype):
+    opt = case.build(optgrad)
+    params = problems.initial_params(dtype)
+    state = opt.init(params)
+    grads = problems.grad(params)
+    updates, new_state = opt.update(grads, state, params, **_extra(case, params, grads))
+    assert jax.tree.structure(updates) == jax.tree.structure(params)
+    for u, p in zip(jax.tree.leaves(updates), jax.tree.leaves(params), strict=True):
+        assert u.shape == p.shape
+        assert u.dtype == p.dtype
+    assert jax.tree.structure(new_state) == jax.tree.structure(state)
+    for a, b in zip(jax.tree.leaves(new_state), jax.tree.leaves(state), strict=True):
+        assert a.shape == b.shape
+        assert a.dtype == b.dtype
+
+
+@CASES
+def test_jit_equals_eager(case):
+    opt = case.build(optgrad)
+    params = problems.initial_params()
+
+    def steps(params, update_fn):
+        state = opt.init(params)
+        for _ in range(3):
+            grads = problems.grad(params)
+            extra = _extra(case, params, grads)
+            updates, state = update_fn(grads, state, params, **extra)
+            params = optgrad.apply_updates(params, updates)
+        return params, state
+
+    eager = steps(params, opt.update)
+    jitted = steps(params, jax.jit(opt.update))
+    tree_allclose(jitted, eager, rtol=1e-5, atol=1e-6)
+
+
+@CASES
+def test_second_jit_call_does_not_retrace(case):
+    opt = case.build(optgrad)
+    traces = []
+
+    @jax.jit
+    def step(params, state):
+        traces.append(1)
+        grads = problems.grad(params)
+        updates, state = opt.update(grads, state, params, **_extra(case, params, grads))
+        return optgrad.apply_updates(params, updates), state
+
+    params = problems.initial_params()
+    state = opt.init(params)
+    params, state = step(params, state)
+    params, state = step(params, state)
+    assert len(traces) == 1
+
+
+@CASES
+def test_vmap_matches_loop(case):
+    opt = case.build(optgrad)
+    batch = [problems.initial_params(seed=seed) for seed in (3, 4, 5)]
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *batch)
+
+    def two_steps(params):
+        state = opt.init(params)
+        for _ in range(2):
+            grads = problems.grad(params)
+            extra = _extra(case, params, grads)
+            updates, state = opt.update(grads, state, params, **extra)
+            params = optgrad.apply_updates(params, updates)
+        return params
+
+    vmapped = jax.jit(jax.vmap(two_steps))(stacked)
+    looped = [jax.jit(two_steps)(p) for p in batch]
+    tree_allclose(vmapped, jax.tree.map(lambda *xs: jnp.stack(xs), *looped), rtol=1e-5)
+
+
+@CASES
+def test_converges_on_quadratic(case):
+    opt = case.build(optgrad)
+    params = problems.near_target_params()
+
+    def grad_fn(p):
+        return jax.grad(problems.quadratic)(p)
+
+    trajectory = _run(opt, case, params, case.converge_steps, grad_fn)
+    final = jax.tree.map(lambda x: x[-1], trajectory)
+    start, end = float(problems.quadratic(params)), float(problems.quadratic(final))
+    assert np.isfinite(end)
+    assert end < 0.1 * start, f"loss went from {start:.3g} to {end:.3g}"
+
+
+@CASES
+def test_state_round_trips_flax_serialization(case):
+    opt = case.build(optgrad)
+    params = problems.initial_params()
+
+    @jax.jit
+    def step(params, state):
+        grads = problems.grad(params)
+        updates, state = opt.update(grads, state, params, **_extra(case, params, grads))
+        return optgrad.apply_updates(params, updates), state
+
+    state = opt.init(params)
+    for _ in range(3):
+        params, state = step(params, state)
+    blob = flax.serialization.to_bytes(state)
+    restored = flax.serialization.from_bytes(opt.init(params), blob)
+    tree_equal(restored, state)
+    resumed, original = (params, restored), (params, state)
+    for _ in range(3):
+        resumed = step(*resumed)
+        original = step(*original)
+    tree_equal(resumed, original)
+
+
+@CASES
+def test_rejects_integer_params(case):
+    opt = case.build(optgrad)
+    with pytest.raises(TypeError, match=r"\['step'\]: dtype int32"):
+        opt.init({"w": jnp.ones(2), "step": jnp.asarray(0)})
+
+
+@CASES
+def test_rejects_mismatched_gradients(case):
+    opt = case.build(optgrad)
+    params = {"w": jnp.ones((2, 3)), "b": jnp.ones(3)}
+    state = opt.init(params)
+    grads = {"w": jnp.ones((3, 2)), "b": jnp.ones(3)}
+    expected = r"\['w'\]: updates have shape \(3, 2\), params have shape \(2, 3\)"
+    with pytest.raises(ValueError, match=expected):
+        opt.update(grads, state, params, **_extra(case, params, grads))
+
+
+@CASES
+def test_handles_none_and_empty_leaves(case):
+    opt = case.build(optgrad)
+    params = {"w": jnp.ones(3), "frozen": None, "empty": {}, "zero": jnp.zeros((0, 2))}
+    state = opt.init(params)
+    grads = {"w": jnp.ones(3), "frozen": None, "empty": {}, "zero": jnp.zeros((0, 2))}
+    updates, _ = opt.update(grads, state, params, **_extra(case, params, grads))
+    assert updates["frozen"] is None
+    assert updates["empty"] == {}
+    assert updates["zero"].shape == (0, 2)
+    assert np.all(np.isfinite(np.asarray(updates["w"])))
