@@ -34,12 +34,15 @@ from optgrad._update import periodic_update as periodic_update
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import sgd as sgd
 from optgrad.transforms import EmaState as EmaState
+from optgrad.transforms import MaskedNode as MaskedNode
+from optgrad.transforms import MaskedState as MaskedState
 from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms import ScaleState as ScaleState
 from optgrad.transforms import TraceState as TraceState
 from optgrad.transforms import chain as chain
 from optgrad.transforms import ema as ema
+from optgrad.transforms import masked as masked
 from optgrad.transforms import named_chain as named_chain
 from optgrad.transforms import scale as scale
 from optgrad.transforms import scale_by_adam as scale_by_adam

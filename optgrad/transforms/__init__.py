@@ -4,6 +4,10 @@ from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms._adam import scale_by_adam as scale_by_adam
 from optgrad.transforms._combining import chain as chain
 from optgrad.transforms._combining import named_chain as named_chain
+from optgrad.transforms._masking import MaskedNode as MaskedNode
+from optgrad.transforms._masking import MaskedState as MaskedState
+from optgrad.transforms._masking import is_mask_fn as is_mask_fn
+from optgrad.transforms._masking import masked as masked
 from optgrad.transforms._momentum import EmaState as EmaState
 from optgrad.transforms._momentum import TraceState as TraceState
 from optgrad.transforms._momentum import ema as ema
