@@ -33,6 +33,7 @@ from optgrad._update import incremental_update as incremental_update
 from optgrad._update import periodic_update as periodic_update
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import sgd as sgd
+from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
 from optgrad.transforms import EmaState as EmaState
 from optgrad.transforms import MaskedNode as MaskedNode
 from optgrad.transforms import MaskedState as MaskedState
@@ -40,6 +41,7 @@ from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms import ScaleState as ScaleState
 from optgrad.transforms import TraceState as TraceState
+from optgrad.transforms import add_decayed_weights as add_decayed_weights
 from optgrad.transforms import chain as chain
 from optgrad.transforms import ema as ema
 from optgrad.transforms import masked as masked

@@ -17,3 +17,8 @@ from optgrad.transforms._scaling import ScaleState as ScaleState
 from optgrad.transforms._scaling import scale as scale
 from optgrad.transforms._scaling import scale_by_learning_rate as scale_by_learning_rate
 from optgrad.transforms._scaling import scale_by_schedule as scale_by_schedule
+from optgrad.transforms._weight_decay import (
+    AddDecayedWeightsState as AddDecayedWeightsState,
+)
+from optgrad.transforms._weight_decay import WeightDecaySchedule as WeightDecaySchedule
+from optgrad.transforms._weight_decay import add_decayed_weights as add_decayed_weights
