@@ -34,10 +34,17 @@ from optgrad._update import incremental_update as incremental_update
 from optgrad._update import periodic_update as periodic_update
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import sgd as sgd
+from optgrad.schedules import InjectHyperparamsState as InjectHyperparamsState
+from optgrad.schedules import (
+    InjectStatefulHyperparamsState as InjectStatefulHyperparamsState,
+)
+from optgrad.schedules import WrappedSchedule as WrappedSchedule
 from optgrad.schedules import constant_schedule as constant_schedule
 from optgrad.schedules import cosine_decay_schedule as cosine_decay_schedule
 from optgrad.schedules import cosine_onecycle_schedule as cosine_onecycle_schedule
 from optgrad.schedules import exponential_decay as exponential_decay
+from optgrad.schedules import inject_hyperparams as inject_hyperparams
+from optgrad.schedules import inject_stateful_hyperparams as inject_stateful_hyperparams
 from optgrad.schedules import join_schedules as join_schedules
 from optgrad.schedules import linear_onecycle_schedule as linear_onecycle_schedule
 from optgrad.schedules import linear_schedule as linear_schedule

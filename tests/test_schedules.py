@@ -393,7 +393,7 @@ def test_traced_values_are_accepted():
 
 
 def test_schedules_namespace_matches_top_level():
-    for name in ("constant_schedule", "sgdr_schedule", "join_schedules"):
+    for name in ("constant_schedule", "sgdr_schedule", "inject_hyperparams"):
         assert getattr(optgrad.schedules, name) is getattr(optgrad, name)
 
 

@@ -1,4 +1,4 @@
-"""Schedules: functions from the step count to a hyperparameter value."""
+"""Schedules of a hyperparameter over steps, and hyperparameters in the state."""
 
 from optgrad._typing import Schedule as Schedule
 from optgrad.schedules._basic import constant_schedule as constant_schedule
@@ -12,6 +12,17 @@ from optgrad.schedules._cosine import cosine_decay_schedule as cosine_decay_sche
 from optgrad.schedules._cosine import sgdr_schedule as sgdr_schedule
 from optgrad.schedules._cosine import (
     warmup_cosine_decay_schedule as warmup_cosine_decay_schedule,
+)
+from optgrad.schedules._inject import InjectHyperparamsState as InjectHyperparamsState
+from optgrad.schedules._inject import (
+    InjectStatefulHyperparamsState as InjectStatefulHyperparamsState,
+)
+from optgrad.schedules._inject import StatefulSchedule as StatefulSchedule
+from optgrad.schedules._inject import WrappedSchedule as WrappedSchedule
+from optgrad.schedules._inject import WrappedScheduleState as WrappedScheduleState
+from optgrad.schedules._inject import inject_hyperparams as inject_hyperparams
+from optgrad.schedules._inject import (
+    inject_stateful_hyperparams as inject_stateful_hyperparams,
 )
 from optgrad.schedules._interpolate import (
     cosine_onecycle_schedule as cosine_onecycle_schedule,
