@@ -34,14 +34,19 @@ from optgrad._update import periodic_update as periodic_update
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import sgd as sgd
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
+from optgrad.transforms import ApplyEvery as ApplyEvery
 from optgrad.transforms import EmaState as EmaState
 from optgrad.transforms import MaskedNode as MaskedNode
 from optgrad.transforms import MaskedState as MaskedState
+from optgrad.transforms import MultiSteps as MultiSteps
+from optgrad.transforms import MultiStepsState as MultiStepsState
 from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms import ScaleState as ScaleState
+from optgrad.transforms import ShouldSkipUpdateFunction as ShouldSkipUpdateFunction
 from optgrad.transforms import TraceState as TraceState
 from optgrad.transforms import add_decayed_weights as add_decayed_weights
+from optgrad.transforms import apply_every as apply_every
 from optgrad.transforms import chain as chain
 from optgrad.transforms import ema as ema
 from optgrad.transforms import masked as masked
@@ -50,4 +55,6 @@ from optgrad.transforms import scale as scale
 from optgrad.transforms import scale_by_adam as scale_by_adam
 from optgrad.transforms import scale_by_learning_rate as scale_by_learning_rate
 from optgrad.transforms import scale_by_schedule as scale_by_schedule
+from optgrad.transforms import skip_large_updates as skip_large_updates
+from optgrad.transforms import skip_not_finite as skip_not_finite
 from optgrad.transforms import trace as trace

@@ -1,5 +1,14 @@
 """Gradient transformations: the building blocks that optimizers chain."""
 
+from optgrad.transforms._accumulation import ApplyEvery as ApplyEvery
+from optgrad.transforms._accumulation import MultiSteps as MultiSteps
+from optgrad.transforms._accumulation import MultiStepsState as MultiStepsState
+from optgrad.transforms._accumulation import (
+    ShouldSkipUpdateFunction as ShouldSkipUpdateFunction,
+)
+from optgrad.transforms._accumulation import apply_every as apply_every
+from optgrad.transforms._accumulation import skip_large_updates as skip_large_updates
+from optgrad.transforms._accumulation import skip_not_finite as skip_not_finite
 from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms._adam import scale_by_adam as scale_by_adam
 from optgrad.transforms._combining import chain as chain
