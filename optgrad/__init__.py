@@ -35,6 +35,11 @@ from optgrad.optimizers import adam as adam
 from optgrad.optimizers import sgd as sgd
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
 from optgrad.transforms import ApplyEvery as ApplyEvery
+from optgrad.transforms import ApplyIfFiniteState as ApplyIfFiniteState
+from optgrad.transforms import ConditionallyMaskState as ConditionallyMaskState
+from optgrad.transforms import (
+    ConditionallyTransformState as ConditionallyTransformState,
+)
 from optgrad.transforms import EmaState as EmaState
 from optgrad.transforms import MaskedNode as MaskedNode
 from optgrad.transforms import MaskedState as MaskedState
@@ -47,7 +52,10 @@ from optgrad.transforms import ShouldSkipUpdateFunction as ShouldSkipUpdateFunct
 from optgrad.transforms import TraceState as TraceState
 from optgrad.transforms import add_decayed_weights as add_decayed_weights
 from optgrad.transforms import apply_every as apply_every
+from optgrad.transforms import apply_if_finite as apply_if_finite
 from optgrad.transforms import chain as chain
+from optgrad.transforms import conditionally_mask as conditionally_mask
+from optgrad.transforms import conditionally_transform as conditionally_transform
 from optgrad.transforms import ema as ema
 from optgrad.transforms import masked as masked
 from optgrad.transforms import named_chain as named_chain

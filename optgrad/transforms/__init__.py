@@ -13,6 +13,19 @@ from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms._adam import scale_by_adam as scale_by_adam
 from optgrad.transforms._combining import chain as chain
 from optgrad.transforms._combining import named_chain as named_chain
+from optgrad.transforms._conditionality import ApplyIfFiniteState as ApplyIfFiniteState
+from optgrad.transforms._conditionality import (
+    ConditionallyMaskState as ConditionallyMaskState,
+)
+from optgrad.transforms._conditionality import (
+    ConditionallyTransformState as ConditionallyTransformState,
+)
+from optgrad.transforms._conditionality import ConditionFn as ConditionFn
+from optgrad.transforms._conditionality import apply_if_finite as apply_if_finite
+from optgrad.transforms._conditionality import conditionally_mask as conditionally_mask
+from optgrad.transforms._conditionality import (
+    conditionally_transform as conditionally_transform,
+)
 from optgrad.transforms._masking import MaskedNode as MaskedNode
 from optgrad.transforms._masking import MaskedState as MaskedState
 from optgrad.transforms._masking import is_mask_fn as is_mask_fn
