@@ -45,6 +45,8 @@ from optgrad.transforms import MaskedNode as MaskedNode
 from optgrad.transforms import MaskedState as MaskedState
 from optgrad.transforms import MultiSteps as MultiSteps
 from optgrad.transforms import MultiStepsState as MultiStepsState
+from optgrad.transforms import MultiTransformState as MultiTransformState
+from optgrad.transforms import PartitionState as PartitionState
 from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms import ScaleState as ScaleState
@@ -57,12 +59,16 @@ from optgrad.transforms import chain as chain
 from optgrad.transforms import conditionally_mask as conditionally_mask
 from optgrad.transforms import conditionally_transform as conditionally_transform
 from optgrad.transforms import ema as ema
+from optgrad.transforms import freeze as freeze
 from optgrad.transforms import masked as masked
+from optgrad.transforms import multi_transform as multi_transform
 from optgrad.transforms import named_chain as named_chain
+from optgrad.transforms import partition as partition
 from optgrad.transforms import scale as scale
 from optgrad.transforms import scale_by_adam as scale_by_adam
 from optgrad.transforms import scale_by_learning_rate as scale_by_learning_rate
 from optgrad.transforms import scale_by_schedule as scale_by_schedule
+from optgrad.transforms import selective_transform as selective_transform
 from optgrad.transforms import skip_large_updates as skip_large_updates
 from optgrad.transforms import skip_not_finite as skip_not_finite
 from optgrad.transforms import trace as trace

@@ -11,8 +11,12 @@ from optgrad.transforms._accumulation import skip_large_updates as skip_large_up
 from optgrad.transforms._accumulation import skip_not_finite as skip_not_finite
 from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms._adam import scale_by_adam as scale_by_adam
+from optgrad.transforms._combining import MultiTransformState as MultiTransformState
+from optgrad.transforms._combining import PartitionState as PartitionState
 from optgrad.transforms._combining import chain as chain
+from optgrad.transforms._combining import multi_transform as multi_transform
 from optgrad.transforms._combining import named_chain as named_chain
+from optgrad.transforms._combining import partition as partition
 from optgrad.transforms._conditionality import ApplyIfFiniteState as ApplyIfFiniteState
 from optgrad.transforms._conditionality import (
     ConditionallyMaskState as ConditionallyMaskState,
@@ -26,6 +30,8 @@ from optgrad.transforms._conditionality import conditionally_mask as conditional
 from optgrad.transforms._conditionality import (
     conditionally_transform as conditionally_transform,
 )
+from optgrad.transforms._freezing import freeze as freeze
+from optgrad.transforms._freezing import selective_transform as selective_transform
 from optgrad.transforms._masking import MaskedNode as MaskedNode
 from optgrad.transforms._masking import MaskedState as MaskedState
 from optgrad.transforms._masking import is_mask_fn as is_mask_fn
