@@ -41,6 +41,8 @@ from optgrad.transforms import (
     ConditionallyTransformState as ConditionallyTransformState,
 )
 from optgrad.transforms import EmaState as EmaState
+from optgrad.transforms import LookaheadParams as LookaheadParams
+from optgrad.transforms import LookaheadState as LookaheadState
 from optgrad.transforms import MaskedNode as MaskedNode
 from optgrad.transforms import MaskedState as MaskedState
 from optgrad.transforms import MultiSteps as MultiSteps
@@ -59,7 +61,9 @@ from optgrad.transforms import chain as chain
 from optgrad.transforms import conditionally_mask as conditionally_mask
 from optgrad.transforms import conditionally_transform as conditionally_transform
 from optgrad.transforms import ema as ema
+from optgrad.transforms import flatten as flatten
 from optgrad.transforms import freeze as freeze
+from optgrad.transforms import lookahead as lookahead
 from optgrad.transforms import masked as masked
 from optgrad.transforms import multi_transform as multi_transform
 from optgrad.transforms import named_chain as named_chain

@@ -32,6 +32,10 @@ from optgrad.transforms._conditionality import (
 )
 from optgrad.transforms._freezing import freeze as freeze
 from optgrad.transforms._freezing import selective_transform as selective_transform
+from optgrad.transforms._layouts import flatten as flatten
+from optgrad.transforms._lookahead import LookaheadParams as LookaheadParams
+from optgrad.transforms._lookahead import LookaheadState as LookaheadState
+from optgrad.transforms._lookahead import lookahead as lookahead
 from optgrad.transforms._masking import MaskedNode as MaskedNode
 from optgrad.transforms._masking import MaskedState as MaskedState
 from optgrad.transforms._masking import is_mask_fn as is_mask_fn
