@@ -44,6 +44,13 @@ from optgrad.transforms._momentum import EmaState as EmaState
 from optgrad.transforms._momentum import TraceState as TraceState
 from optgrad.transforms._momentum import ema as ema
 from optgrad.transforms._momentum import trace as trace
+from optgrad.transforms._monitoring import MonitorState as MonitorState
+from optgrad.transforms._monitoring import SnapshotState as SnapshotState
+from optgrad.transforms._monitoring import TrackNormsState as TrackNormsState
+from optgrad.transforms._monitoring import measure_with_ema as measure_with_ema
+from optgrad.transforms._monitoring import monitor as monitor
+from optgrad.transforms._monitoring import snapshot as snapshot
+from optgrad.transforms._monitoring import track_norms as track_norms
 from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms._scaling import ScaleState as ScaleState
 from optgrad.transforms._scaling import scale as scale
