@@ -73,6 +73,12 @@ from optgrad.transforms import monitor as monitor
 from optgrad.transforms import multi_transform as multi_transform
 from optgrad.transforms import named_chain as named_chain
 from optgrad.transforms import partition as partition
+from optgrad.transforms import (
+    per_example_global_norm_clip as per_example_global_norm_clip,
+)
+from optgrad.transforms import (
+    per_example_layer_norm_clip as per_example_layer_norm_clip,
+)
 from optgrad.transforms import scale as scale
 from optgrad.transforms import scale_by_adam as scale_by_adam
 from optgrad.transforms import scale_by_learning_rate as scale_by_learning_rate

@@ -51,6 +51,14 @@ from optgrad.transforms._monitoring import measure_with_ema as measure_with_ema
 from optgrad.transforms._monitoring import monitor as monitor
 from optgrad.transforms._monitoring import snapshot as snapshot
 from optgrad.transforms._monitoring import track_norms as track_norms
+from optgrad.transforms._per_example import (
+    per_example_global_norm_clip as per_example_global_norm_clip,
+)
+from optgrad.transforms._per_example import (
+    per_example_layer_norm_clip as per_example_layer_norm_clip,
+)
+from optgrad.transforms._per_example import unitwise_clip as unitwise_clip
+from optgrad.transforms._per_example import unitwise_norm as unitwise_norm
 from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms._scaling import ScaleState as ScaleState
 from optgrad.transforms._scaling import scale as scale
