@@ -50,6 +50,7 @@ from optgrad.transforms import MultiSteps as MultiSteps
 from optgrad.transforms import MultiStepsState as MultiStepsState
 from optgrad.transforms import MultiTransformState as MultiTransformState
 from optgrad.transforms import PartitionState as PartitionState
+from optgrad.transforms import ReduceLROnPlateauState as ReduceLROnPlateauState
 from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms import ScaleState as ScaleState
@@ -79,6 +80,7 @@ from optgrad.transforms import (
 from optgrad.transforms import (
     per_example_layer_norm_clip as per_example_layer_norm_clip,
 )
+from optgrad.transforms import reduce_on_plateau as reduce_on_plateau
 from optgrad.transforms import scale as scale
 from optgrad.transforms import scale_by_adam as scale_by_adam
 from optgrad.transforms import scale_by_learning_rate as scale_by_learning_rate

@@ -59,6 +59,8 @@ from optgrad.transforms._per_example import (
 )
 from optgrad.transforms._per_example import unitwise_clip as unitwise_clip
 from optgrad.transforms._per_example import unitwise_norm as unitwise_norm
+from optgrad.transforms._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
+from optgrad.transforms._plateau import reduce_on_plateau as reduce_on_plateau
 from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms._scaling import ScaleState as ScaleState
 from optgrad.transforms._scaling import scale as scale
