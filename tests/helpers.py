@@ -115,3 +115,17 @@ OPTIMIZER_CASES = [
 
 def case_id(case):
     return repr(case)
+
+
+def run_transform(tx, params, grads_sequence):
+    """Apply ``tx`` to each gradient tree in turn with one jitted ``update``.
+
+    Returns the list of updates and the final state.
+    """
+    update = jax.jit(tx.update)
+    state = tx.init(params)
+    outputs = []
+    for grads in grads_sequence:
+        updates, state = update(grads, state, params)
+        outputs.append(updates)
+    return outputs, state

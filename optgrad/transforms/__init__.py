@@ -2,8 +2,25 @@
 
 from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms._adam import scale_by_adam as scale_by_adam
+from optgrad.transforms._clipping import AdaptiveGradClipState as AdaptiveGradClipState
+from optgrad.transforms._clipping import ClipByGlobalNormState as ClipByGlobalNormState
+from optgrad.transforms._clipping import ClipState as ClipState
+from optgrad.transforms._clipping import adaptive_grad_clip as adaptive_grad_clip
+from optgrad.transforms._clipping import clip as clip
+from optgrad.transforms._clipping import clip_by_block_rms as clip_by_block_rms
+from optgrad.transforms._clipping import clip_by_global_norm as clip_by_global_norm
+from optgrad.transforms._clipping import unitwise_clip as unitwise_clip
+from optgrad.transforms._clipping import unitwise_norm as unitwise_norm
 from optgrad.transforms._combining import chain as chain
 from optgrad.transforms._combining import named_chain as named_chain
+from optgrad.transforms._constraints import (
+    NonNegativeParamsState as NonNegativeParamsState,
+)
+from optgrad.transforms._constraints import ZeroNansState as ZeroNansState
+from optgrad.transforms._constraints import (
+    keep_params_nonnegative as keep_params_nonnegative,
+)
+from optgrad.transforms._constraints import zero_nans as zero_nans
 from optgrad.transforms._masking import MaskedNode as MaskedNode
 from optgrad.transforms._masking import MaskedState as MaskedState
 from optgrad.transforms._masking import is_mask_fn as is_mask_fn
@@ -12,6 +29,10 @@ from optgrad.transforms._momentum import EmaState as EmaState
 from optgrad.transforms._momentum import TraceState as TraceState
 from optgrad.transforms._momentum import ema as ema
 from optgrad.transforms._momentum import trace as trace
+from optgrad.transforms._normalizing import centralize as centralize
+from optgrad.transforms._normalizing import (
+    normalize_by_update_norm as normalize_by_update_norm,
+)
 from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms._scaling import ScaleState as ScaleState
 from optgrad.transforms._scaling import scale as scale
