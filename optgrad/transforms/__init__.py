@@ -2,6 +2,15 @@
 
 from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms._adam import scale_by_adam as scale_by_adam
+from optgrad.transforms._adam_variants import ScaleByAmsgradState as ScaleByAmsgradState
+from optgrad.transforms._adam_variants import ScaleByBeliefState as ScaleByBeliefState
+from optgrad.transforms._adam_variants import scale_by_adamax as scale_by_adamax
+from optgrad.transforms._adam_variants import scale_by_amsgrad as scale_by_amsgrad
+from optgrad.transforms._adam_variants import scale_by_belief as scale_by_belief
+from optgrad.transforms._adam_variants import scale_by_radam as scale_by_radam
+from optgrad.transforms._adam_variants import scale_by_yogi as scale_by_yogi
+from optgrad.transforms._adan import ScaleByAdanState as ScaleByAdanState
+from optgrad.transforms._adan import scale_by_adan as scale_by_adan
 from optgrad.transforms._clipping import AdaptiveGradClipState as AdaptiveGradClipState
 from optgrad.transforms._clipping import ClipByGlobalNormState as ClipByGlobalNormState
 from optgrad.transforms._clipping import ClipState as ClipState
@@ -21,6 +30,8 @@ from optgrad.transforms._constraints import (
     keep_params_nonnegative as keep_params_nonnegative,
 )
 from optgrad.transforms._constraints import zero_nans as zero_nans
+from optgrad.transforms._lion import ScaleByLionState as ScaleByLionState
+from optgrad.transforms._lion import scale_by_lion as scale_by_lion
 from optgrad.transforms._masking import MaskedNode as MaskedNode
 from optgrad.transforms._masking import MaskedState as MaskedState
 from optgrad.transforms._masking import is_mask_fn as is_mask_fn
@@ -33,6 +44,8 @@ from optgrad.transforms._normalizing import centralize as centralize
 from optgrad.transforms._normalizing import (
     normalize_by_update_norm as normalize_by_update_norm,
 )
+from optgrad.transforms._novograd import ScaleByNovogradState as ScaleByNovogradState
+from optgrad.transforms._novograd import scale_by_novograd as scale_by_novograd
 from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms._scaling import ScaleState as ScaleState
 from optgrad.transforms._scaling import scale as scale
