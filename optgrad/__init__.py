@@ -41,12 +41,16 @@ from optgrad.optimizers import amsgrad as amsgrad
 from optgrad.optimizers import lion as lion
 from optgrad.optimizers import nadam as nadam
 from optgrad.optimizers import nadamw as nadamw
+from optgrad.optimizers import noisy_sgd as noisy_sgd
 from optgrad.optimizers import novograd as novograd
+from optgrad.optimizers import optimistic_adam as optimistic_adam
+from optgrad.optimizers import optimistic_adam_v2 as optimistic_adam_v2
 from optgrad.optimizers import radam as radam
 from optgrad.optimizers import sgd as sgd
 from optgrad.optimizers import yogi as yogi
 from optgrad.transforms import AdaptiveGradClipState as AdaptiveGradClipState
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
+from optgrad.transforms import AddNoiseState as AddNoiseState
 from optgrad.transforms import ClipByGlobalNormState as ClipByGlobalNormState
 from optgrad.transforms import ClipState as ClipState
 from optgrad.transforms import EmaState as EmaState
@@ -65,6 +69,7 @@ from optgrad.transforms import TraceState as TraceState
 from optgrad.transforms import ZeroNansState as ZeroNansState
 from optgrad.transforms import adaptive_grad_clip as adaptive_grad_clip
 from optgrad.transforms import add_decayed_weights as add_decayed_weights
+from optgrad.transforms import add_noise as add_noise
 from optgrad.transforms import centralize as centralize
 from optgrad.transforms import chain as chain
 from optgrad.transforms import clip as clip

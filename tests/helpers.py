@@ -1,6 +1,7 @@
 """Shared test helpers: tolerances, tree comparison and reference mode."""
 
 import contextlib
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -116,6 +117,15 @@ class MatricesOnly:
         return "matrices_only"
 
 
+class DeprecatedInOptaxCase(Case):
+    """A case whose optax factory emits a ``DeprecationWarning`` when called."""
+
+    def build(self, library):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return super().build(library)
+
+
 MATRICES_ONLY = MatricesOnly()
 
 OPTIMIZER_CASES = [
@@ -186,6 +196,17 @@ OPTIMIZER_CASES = [
     Case(
         "novograd",
         {"learning_rate": 3e-2, "b1": 0.8, "b2": 0.5, "weight_decay": 0.05},
+    ),
+    Case("noisy_sgd", {"learning_rate": 1e-2, "key": 0}),
+    Case("noisy_sgd", {"learning_rate": 1e-2, "eta": 0.1, "gamma": 1.0, "key": 42}),
+    DeprecatedInOptaxCase("optimistic_adam", {"learning_rate": 1e-2}),
+    DeprecatedInOptaxCase(
+        "optimistic_adam", {"learning_rate": 1e-2, "optimism": 0.05, "nesterov": False}
+    ),
+    Case("optimistic_adam_v2", {"learning_rate": 1e-2}),
+    Case(
+        "optimistic_adam_v2",
+        {"learning_rate": 1e-2, "alpha": 1.0, "beta": 0.5, "b1": 0.8},
     ),
 ]
 

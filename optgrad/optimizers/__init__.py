@@ -12,5 +12,8 @@ from optgrad.optimizers._adam_variants import radam as radam
 from optgrad.optimizers._adam_variants import yogi as yogi
 from optgrad.optimizers._adan import adan as adan
 from optgrad.optimizers._lion import lion as lion
+from optgrad.optimizers._noisy_sgd import noisy_sgd as noisy_sgd
 from optgrad.optimizers._novograd import novograd as novograd
+from optgrad.optimizers._optimistic_adam import optimistic_adam as optimistic_adam
+from optgrad.optimizers._optimistic_adam import optimistic_adam_v2 as optimistic_adam_v2
 from optgrad.optimizers._sgd import sgd as sgd

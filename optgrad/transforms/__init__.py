@@ -40,6 +40,8 @@ from optgrad.transforms._momentum import EmaState as EmaState
 from optgrad.transforms._momentum import TraceState as TraceState
 from optgrad.transforms._momentum import ema as ema
 from optgrad.transforms._momentum import trace as trace
+from optgrad.transforms._noise import AddNoiseState as AddNoiseState
+from optgrad.transforms._noise import add_noise as add_noise
 from optgrad.transforms._normalizing import centralize as centralize
 from optgrad.transforms._normalizing import (
     normalize_by_update_norm as normalize_by_update_norm,
