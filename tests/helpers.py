@@ -110,6 +110,8 @@ OPTIMIZER_CASES = [
     Case("adam", {"learning_rate": 1e-2}),
     Case("adam", {"learning_rate": 3e-2, "b1": 0.5, "b2": 0.9, "eps": 1e-3}),
     Case("adam", {"learning_rate": 1e-2, "nesterov": True, "eps_root": 1e-8}),
+    Case("lbfgs", {"learning_rate": 0.1, "linesearch": None}),
+    Case("lbfgs", {"learning_rate": 0.05, "memory_size": 3, "linesearch": None}),
 ]
 
 
