@@ -77,6 +77,21 @@ from optgrad.schedules import (
     warmup_exponential_decay_schedule as warmup_exponential_decay_schedule,
 )
 from optgrad.transforms import AdaptiveGradClipState as AdaptiveGradClipState
+from optgrad.optimizers import (
+    ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState,
+)
+from optgrad.optimizers import ScaleByLBFGSState as ScaleByLBFGSState
+from optgrad.optimizers import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
+from optgrad.optimizers import ZoomLinesearchInfo as ZoomLinesearchInfo
+from optgrad.optimizers import adam as adam
+from optgrad.optimizers import lbfgs as lbfgs
+from optgrad.optimizers import (
+    scale_by_backtracking_linesearch as scale_by_backtracking_linesearch,
+)
+from optgrad.optimizers import scale_by_lbfgs as scale_by_lbfgs
+from optgrad.optimizers import scale_by_zoom_linesearch as scale_by_zoom_linesearch
+from optgrad.optimizers import sgd as sgd
+from optgrad.optimizers import value_and_grad_from_state as value_and_grad_from_state
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
 from optgrad.transforms import AddNoiseState as AddNoiseState
 from optgrad.transforms import ApplyEvery as ApplyEvery

@@ -208,6 +208,8 @@ OPTIMIZER_CASES = [
         "optimistic_adam_v2",
         {"learning_rate": 1e-2, "alpha": 1.0, "beta": 0.5, "b1": 0.8},
     ),
+    Case("lbfgs", {"learning_rate": 0.1, "linesearch": None}),
+    Case("lbfgs", {"learning_rate": 0.05, "memory_size": 3, "linesearch": None}),
 ]
 
 
