@@ -268,3 +268,12 @@ def test_smooth_labels_rejects_alpha_above_one():
         match=r"smooth_labels\(alpha=1.5\) is out of range: alpha must be in \[0, 1\]",
     ):
         losses.smooth_labels(jnp.ones((2, 2)), 1.5)
+
+
+def test_integer_labels_mismatch_names_logits_shape():
+    with pytest.raises(
+        ValueError, match=r"\(4,\).*\(2, 3, 4\).*Pass labels of shape \(3,\)"
+    ):
+        losses.softmax_cross_entropy_with_integer_labels(
+            jnp.zeros((2, 3, 4)), jnp.zeros((4,), jnp.int32), axis=(0, 2)
+        )

@@ -8,6 +8,7 @@ explicit casts, and arrays of different rank only through explicit
 broadcasts.
 """
 
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -132,6 +133,44 @@ def normalize_axes(call: str, axis: Axis, ndim: int) -> tuple[int, ...]:
     if len(set(axes)) != len(axes):
         raise ValueError(f"{call}: axis {axis!r} repeats an axis.")
     return tuple(sorted(axes))
+
+
+def check_class_labels(
+    call: str,
+    labels: jax.Array,
+    scores_name: str,
+    scores_shape: Sequence[int],
+    axes: tuple[int, ...],
+) -> int:
+    """Check integer labels against scores with class axes ``axes``.
+
+    Returns:
+        The number of classes: the product of the sizes of ``axes``.
+
+    Raises:
+        ValueError: If ``axes`` is empty, the labels do not have the scores'
+            shape without ``axes``, or there are no classes.
+    """
+    scores_shape = tuple(scores_shape)
+    if not axes:
+        raise ValueError(
+            f"{call}: {scores_name} must have a class axis, got shape "
+            f"{scores_shape}. Pass {scores_name} of shape [..., num_classes]."
+        )
+    expected = drop_axes(scores_shape, axes)
+    if labels.shape != expected:
+        raise ValueError(
+            f"{call}: labels of shape {labels.shape} do not match {scores_name} "
+            f"of shape {scores_shape} with class axes {axes}. Pass labels of "
+            f"shape {expected}, one class index per example."
+        )
+    num_classes = math.prod(scores_shape[i] for i in axes)
+    if num_classes == 0:
+        raise ValueError(
+            f"{call}: {scores_name} of shape {scores_shape} has 0 classes. "
+            "Pass scores for at least one class."
+        )
+    return num_classes
 
 
 def drop_axes(shape: Sequence[int], axes: tuple[int, ...]) -> tuple[int, ...]:

@@ -197,8 +197,9 @@ def softmax_cross_entropy_with_integer_labels(
     labels = _checks.integer_array(call, "labels", labels)
     axes = _checks.normalize_axes(call, axis, logits.ndim)
     mask = _checks.mask_array(call, where, logits.shape, axes)
+    num_classes = _checks.check_class_labels(call, labels, "logits", logits.shape, axes)
     logits_2d, mask = _move_class_axes_last(logits, mask, axes)
-    index, valid = _numerics.class_indices(call, labels, logits_2d.shape)
+    index, valid = _numerics.class_indices(labels, num_classes)
 
     # The label's logit is gathered instead of summed against one-hot labels,
     # which would cost another pass over the logits. The gradient is then the

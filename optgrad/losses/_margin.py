@@ -72,7 +72,9 @@ def _multiclass_inputs(call, scores, labels):
     """Return ``(scores, index, valid, dtype)``, the scores in the compute dtype."""
     scores = _checks.float_array(call, "scores", scores)
     labels = _checks.integer_array(call, "labels", labels)
-    index, valid = _numerics.class_indices(call, labels, scores.shape)
+    axes = (scores.ndim - 1,) if scores.ndim else ()
+    num_classes = _checks.check_class_labels(call, labels, "scores", scores.shape, axes)
+    index, valid = _numerics.class_indices(labels, num_classes)
     work = scores.astype(_checks.compute_dtype(scores.dtype))
     return work, index, valid, scores.dtype
 

@@ -39,40 +39,12 @@ def cross_entropy_terms(labels: jax.Array, log_probs: jax.Array) -> jax.Array:
     return labels * safe_log_probs
 
 
-def class_indices(
-    call: str, labels: jax.Array, scores_shape: tuple[int, ...]
-) -> tuple[jax.Array, jax.Array]:
-    """Check integer labels against ``[..., num_classes]`` scores.
+def class_indices(labels: jax.Array, num_classes: int) -> tuple[jax.Array, jax.Array]:
+    """Return ``(index, valid)`` for integer labels of ``num_classes`` classes.
 
-    Args:
-        call: The loss name, for error messages.
-        labels: Integer labels with the scores' shape minus the last axis.
-        scores_shape: The shape of the scores or logits.
-
-    Returns:
-        ``(index, valid)``: the labels clipped into ``[0, num_classes)``, safe
-        for indexing, and a mask of the labels that were in range.
-
-    Raises:
-        ValueError: If the shapes do not fit or there are no classes.
+    ``index`` is the labels clipped into ``[0, num_classes)``, safe for
+    indexing, and ``valid`` flags the labels that were in range.
     """
-    if not scores_shape:
-        raise ValueError(
-            f"{call}: the scores must have a class axis, got a scalar. Pass "
-            "scores of shape [..., num_classes]."
-        )
-    num_classes = scores_shape[-1]
-    if labels.shape != scores_shape[:-1]:
-        raise ValueError(
-            f"{call}: labels of shape {labels.shape} do not match scores of "
-            f"shape {scores_shape}; the labels must have shape "
-            f"{scores_shape[:-1]}, one class index per example."
-        )
-    if num_classes == 0:
-        raise ValueError(
-            f"{call}: the scores have 0 classes (shape {scores_shape}); at "
-            "least one class is needed."
-        )
     valid = (labels >= 0) & (labels < num_classes)
     index = jnp.clip(labels, 0, num_classes - 1)
     return index, valid

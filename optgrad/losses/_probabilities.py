@@ -163,9 +163,12 @@ def sparse_categorical_cross_entropy(
     labels = _checks.integer_array(call, "labels", labels)
     if isinstance(axis, tuple | list):
         raise TypeError(f"{call}: axis must be one int, got {axis!r}.")
-    (class_axis,) = _checks.normalize_axes(call, axis, probabilities.ndim)
-    probabilities = jnp.moveaxis(probabilities, class_axis, -1)
-    index, valid = _numerics.class_indices(call, labels, probabilities.shape)
+    axes = _checks.normalize_axes(call, axis, probabilities.ndim)
+    num_classes = _checks.check_class_labels(
+        call, labels, "probabilities", probabilities.shape, axes
+    )
+    probabilities = jnp.moveaxis(probabilities, axes[0], -1)
+    index, valid = _numerics.class_indices(labels, num_classes)
 
     work = probabilities.astype(_checks.compute_dtype(probabilities.dtype))
     picked = _numerics.take_class(work, index)

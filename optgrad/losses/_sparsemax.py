@@ -111,7 +111,9 @@ def multiclass_sparsemax_loss(
     call = "multiclass_sparsemax_loss"
     scores = _checks.float_array(call, "scores", scores)
     labels = _checks.integer_array(call, "labels", labels)
-    index, valid = _numerics.class_indices(call, labels, scores.shape)
+    axes = (scores.ndim - 1,) if scores.ndim else ()
+    num_classes = _checks.check_class_labels(call, labels, "scores", scores.shape, axes)
+    index, valid = _numerics.class_indices(labels, num_classes)
 
     work = scores.astype(_checks.compute_dtype(scores.dtype))
     probabilities = _sparsemax(work)
