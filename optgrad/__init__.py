@@ -3,6 +3,7 @@
 __version__ = "0.1.0.dev0"
 
 from optgrad import schedules as schedules
+from optgrad import losses as losses
 from optgrad import tree as tree
 from optgrad._base import EmptyState as EmptyState
 from optgrad._base import GradientTransformation as GradientTransformation
@@ -33,6 +34,25 @@ from optgrad._update import apply_updates as apply_updates
 from optgrad._update import incremental_update as incremental_update
 from optgrad._update import periodic_update as periodic_update
 from optgrad.optimizers import adabelief as adabelief
+from optgrad.losses import convex_kl_divergence as convex_kl_divergence
+from optgrad.losses import cosine_distance as cosine_distance
+from optgrad.losses import cosine_similarity as cosine_similarity
+from optgrad.losses import generalized_kl_divergence as generalized_kl_divergence
+from optgrad.losses import hinge_loss as hinge_loss
+from optgrad.losses import huber_loss as huber_loss
+from optgrad.losses import kl_divergence as kl_divergence
+from optgrad.losses import l2_loss as l2_loss
+from optgrad.losses import log_cosh as log_cosh
+from optgrad.losses import ntxent as ntxent
+from optgrad.losses import safe_softmax_cross_entropy as safe_softmax_cross_entropy
+from optgrad.losses import sigmoid_binary_cross_entropy as sigmoid_binary_cross_entropy
+from optgrad.losses import sigmoid_focal_loss as sigmoid_focal_loss
+from optgrad.losses import smooth_labels as smooth_labels
+from optgrad.losses import softmax_cross_entropy as softmax_cross_entropy
+from optgrad.losses import (
+    softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,  # noqa: E501
+)
+from optgrad.losses import squared_error as squared_error
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import adamax as adamax
 from optgrad.optimizers import adamaxw as adamaxw
