@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
+from optgrad import losses as losses
 from optgrad import tree as tree
 from optgrad._base import EmptyState as EmptyState
 from optgrad._base import GradientTransformation as GradientTransformation
@@ -31,6 +32,8 @@ from optgrad._typing import Updates as Updates
 from optgrad._update import apply_updates as apply_updates
 from optgrad._update import incremental_update as incremental_update
 from optgrad._update import periodic_update as periodic_update
+from optgrad.losses import ctc_loss as ctc_loss
+from optgrad.losses import ctc_loss_with_forward_probs as ctc_loss_with_forward_probs
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import sgd as sgd
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
