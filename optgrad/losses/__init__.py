@@ -1,5 +1,11 @@
 """Loss functions: pure array functions that work under jit, vmap and grad."""
 
+from optgrad.losses._detection import box_iou_loss as box_iou_loss
+from optgrad.losses._detection import complete_box_iou_loss as complete_box_iou_loss
+from optgrad.losses._detection import distance_box_iou_loss as distance_box_iou_loss
+from optgrad.losses._detection import (
+    generalized_box_iou_loss as generalized_box_iou_loss,
+)
 from optgrad.losses._segmentation import binary_dice_loss as binary_dice_loss
 from optgrad.losses._segmentation import dice_loss as dice_loss
 from optgrad.losses._segmentation import jaccard_loss as jaccard_loss
