@@ -265,3 +265,13 @@ def test_box_losses_errors(kind):
         ValueError, match=r"box_format='yxyx'.*'xyxy', 'xywh', 'cxcywh'"
     ):
         loss_fn(jnp.zeros((5, 4)), jnp.zeros((5, 4)), box_format="yxyx")
+
+
+@pytest.mark.parametrize("kind", BOX_LOSSES)
+def test_box_losses_zero_boxes(kind):
+    loss = BOX_LOSSES[kind](jnp.zeros((0, 4)), jnp.zeros((0, 4)))
+    assert loss.shape == (0,)
+    grad = jax.grad(lambda b: jnp.sum(BOX_LOSSES[kind](b, jnp.zeros((2, 0, 4)))))(
+        jnp.zeros((2, 0, 4))
+    )
+    assert grad.shape == (2, 0, 4)

@@ -305,3 +305,10 @@ def test_overlap_losses_errors():
         losses.jaccard_loss(logits, targets, class_weights=jnp.ones(3))
     with pytest.raises(ValueError, match=r"reduction='max'.*'mean', 'sum', 'none'"):
         losses.dice_loss(logits, targets, reduction="max")
+
+
+def test_overlap_losses_empty_batch():
+    logits, targets = random_masks(18, (0, 4, 4, 3))
+    assert losses.dice_loss(logits, targets).shape == (0,)
+    assert losses.jaccard_loss(logits, targets, reduction="none").shape == (0, 3)
+    assert losses.binary_dice_loss(logits[..., 0], targets[..., 0]).shape == (0,)

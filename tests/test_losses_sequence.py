@@ -587,3 +587,15 @@ def test_sequence_ce_errors():
         losses.sequence_cross_entropy(logits, labels, paddings[:, :6])
     with pytest.raises(ValueError, match=r"label_smoothing=1.5.*\[0, 1\]"):
         losses.sequence_cross_entropy(logits, labels, paddings, label_smoothing=1.5)
+
+
+def test_sequence_ce_zero_tokens():
+    logits = jnp.zeros((2, 0, 5))
+    labels = jnp.zeros((2, 0), jnp.int32)
+    paddings = jnp.zeros((2, 0))
+    loss = losses.sequence_cross_entropy(logits, labels, paddings)
+    np.testing.assert_array_equal(loss, [0.0, 0.0])
+    empty_batch = losses.sequence_cross_entropy(
+        jnp.zeros((0, 3, 5)), jnp.zeros((0, 3), jnp.int32), jnp.zeros((0, 3))
+    )
+    assert empty_batch.shape == (0,)
