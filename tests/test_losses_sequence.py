@@ -300,6 +300,14 @@ def test_ctc_impossible_alignment_floor(zero_infinity):
     np.testing.assert_allclose(total, per_sequence.sum(), rtol=1e-6)
     forward_loss = ctc_with_probs(*inputs, zero_infinity=zero_infinity)[0]
     np.testing.assert_array_equal(forward_loss[0], per_sequence[0])
+    forward_grad = jax.jit(
+        jax.grad(
+            lambda *a: jnp.sum(
+                losses.ctc_loss_with_forward_probs(*a, zero_infinity=zero_infinity)[0]
+            )
+        )
+    )(*inputs)
+    np.testing.assert_array_equal(forward_grad[0], 0.0)
 
 
 def test_ctc_custom_log_epsilon_sets_floor():
