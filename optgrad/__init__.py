@@ -2,8 +2,8 @@
 
 __version__ = "0.1.0.dev0"
 
-from optgrad import schedules as schedules
 from optgrad import losses as losses
+from optgrad import schedules as schedules
 from optgrad import tree as tree
 from optgrad._base import EmptyState as EmptyState
 from optgrad._base import GradientTransformation as GradientTransformation
@@ -33,10 +33,11 @@ from optgrad._typing import Updates as Updates
 from optgrad._update import apply_updates as apply_updates
 from optgrad._update import incremental_update as incremental_update
 from optgrad._update import periodic_update as periodic_update
-from optgrad.optimizers import adabelief as adabelief
 from optgrad.losses import convex_kl_divergence as convex_kl_divergence
 from optgrad.losses import cosine_distance as cosine_distance
 from optgrad.losses import cosine_similarity as cosine_similarity
+from optgrad.losses import ctc_loss as ctc_loss
+from optgrad.losses import ctc_loss_with_forward_probs as ctc_loss_with_forward_probs
 from optgrad.losses import generalized_kl_divergence as generalized_kl_divergence
 from optgrad.losses import hinge_loss as hinge_loss
 from optgrad.losses import huber_loss as huber_loss
@@ -53,12 +54,20 @@ from optgrad.losses import (
     softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,  # noqa: E501
 )
 from optgrad.losses import squared_error as squared_error
+from optgrad.optimizers import (
+    ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState,
+)
+from optgrad.optimizers import ScaleByLBFGSState as ScaleByLBFGSState
+from optgrad.optimizers import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
+from optgrad.optimizers import ZoomLinesearchInfo as ZoomLinesearchInfo
+from optgrad.optimizers import adabelief as adabelief
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import adamax as adamax
 from optgrad.optimizers import adamaxw as adamaxw
 from optgrad.optimizers import adamw as adamw
 from optgrad.optimizers import adan as adan
 from optgrad.optimizers import amsgrad as amsgrad
+from optgrad.optimizers import lbfgs as lbfgs
 from optgrad.optimizers import lion as lion
 from optgrad.optimizers import nadam as nadam
 from optgrad.optimizers import nadamw as nadamw
@@ -67,7 +76,13 @@ from optgrad.optimizers import novograd as novograd
 from optgrad.optimizers import optimistic_adam as optimistic_adam
 from optgrad.optimizers import optimistic_adam_v2 as optimistic_adam_v2
 from optgrad.optimizers import radam as radam
+from optgrad.optimizers import (
+    scale_by_backtracking_linesearch as scale_by_backtracking_linesearch,
+)
+from optgrad.optimizers import scale_by_lbfgs as scale_by_lbfgs
+from optgrad.optimizers import scale_by_zoom_linesearch as scale_by_zoom_linesearch
 from optgrad.optimizers import sgd as sgd
+from optgrad.optimizers import value_and_grad_from_state as value_and_grad_from_state
 from optgrad.optimizers import yogi as yogi
 from optgrad.schedules import InjectHyperparamsState as InjectHyperparamsState
 from optgrad.schedules import (
@@ -97,21 +112,6 @@ from optgrad.schedules import (
     warmup_exponential_decay_schedule as warmup_exponential_decay_schedule,
 )
 from optgrad.transforms import AdaptiveGradClipState as AdaptiveGradClipState
-from optgrad.optimizers import (
-    ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState,
-)
-from optgrad.optimizers import ScaleByLBFGSState as ScaleByLBFGSState
-from optgrad.optimizers import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
-from optgrad.optimizers import ZoomLinesearchInfo as ZoomLinesearchInfo
-from optgrad.optimizers import adam as adam
-from optgrad.optimizers import lbfgs as lbfgs
-from optgrad.optimizers import (
-    scale_by_backtracking_linesearch as scale_by_backtracking_linesearch,
-)
-from optgrad.optimizers import scale_by_lbfgs as scale_by_lbfgs
-from optgrad.optimizers import scale_by_zoom_linesearch as scale_by_zoom_linesearch
-from optgrad.optimizers import sgd as sgd
-from optgrad.optimizers import value_and_grad_from_state as value_and_grad_from_state
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
 from optgrad.transforms import AddNoiseState as AddNoiseState
 from optgrad.transforms import ApplyEvery as ApplyEvery

@@ -1,4 +1,7 @@
-"""Loss functions: pure array functions that return one value per example."""
+"""Loss functions: pure array functions that work under jit, vmap and grad.
+
+Each returns one value per example unless it takes a ``reduction`` argument.
+"""
 
 from optgrad.losses._classification import (
     poly_loss_cross_entropy as poly_loss_cross_entropy,
@@ -12,6 +15,12 @@ from optgrad.losses._classification import (
 )
 from optgrad.losses._classification import (
     softmax_cross_entropy_with_integer_labels as softmax_cross_entropy_with_integer_labels,  # noqa: E501
+)
+from optgrad.losses._detection import box_iou_loss as box_iou_loss
+from optgrad.losses._detection import complete_box_iou_loss as complete_box_iou_loss
+from optgrad.losses._detection import distance_box_iou_loss as distance_box_iou_loss
+from optgrad.losses._detection import (
+    generalized_box_iou_loss as generalized_box_iou_loss,
 )
 from optgrad.losses._divergence import convex_kl_divergence as convex_kl_divergence
 from optgrad.losses._divergence import (
@@ -40,6 +49,17 @@ from optgrad.losses._regression import huber_loss as huber_loss
 from optgrad.losses._regression import l2_loss as l2_loss
 from optgrad.losses._regression import log_cosh as log_cosh
 from optgrad.losses._regression import squared_error as squared_error
+from optgrad.losses._segmentation import binary_dice_loss as binary_dice_loss
+from optgrad.losses._segmentation import dice_loss as dice_loss
+from optgrad.losses._segmentation import jaccard_loss as jaccard_loss
+from optgrad.losses._segmentation import (
+    multiclass_generalized_dice_loss as multiclass_generalized_dice_loss,
+)
+from optgrad.losses._sequence import ctc_loss as ctc_loss
+from optgrad.losses._sequence import (
+    ctc_loss_with_forward_probs as ctc_loss_with_forward_probs,
+)
+from optgrad.losses._sequence import sequence_cross_entropy as sequence_cross_entropy
 from optgrad.losses._sigmoid import (
     sigmoid_binary_cross_entropy as sigmoid_binary_cross_entropy,
 )
