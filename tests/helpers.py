@@ -74,10 +74,14 @@ class Case:
         name: The factory name, the same in optgrad and optax.
         kwargs: Keyword arguments for both factories.
         extra_args: Keyword arguments that ``update`` needs, as a function of
-            the params and gradients (for ``polyak_sgd``, the loss value).
+            the loss function, the params and the gradients (for
+            ``polyak_sgd``, the loss value).
         converge_steps: Steps allowed on the quadratic.
         parity_rtol: Trajectory tolerance against optax, relative to each
             leaf's largest magnitude.
+        reference: Builds the parity reference as ``reference(optax,
+            **kwargs)`` where optax 0.2.8 is wrong or raises. ``None`` uses
+            the optax optimizer of the same name.
     """
 
     def __init__(
@@ -88,18 +92,29 @@ class Case:
         extra_args=None,
         converge_steps=300,
         parity_rtol=2e-4,
+        reference=None,
     ):
         self.name = name
         self.kwargs = kwargs
         self.extra_args = extra_args
         self.converge_steps = converge_steps
         self.parity_rtol = parity_rtol
+        self.reference = reference
 
     def build(self, library):
         return getattr(library, self.name)(**self.kwargs)
 
+    def build_reference(self, optax):
+        if self.reference is not None:
+            return self.reference(optax, **self.kwargs)
+        return self.build(optax)
+
     def __repr__(self):
-        args = ",".join(f"{k}={v}" for k, v in self.kwargs.items())
+        # Functions (masks) appear by name, so test ids are the same in every
+        # process.
+        args = ",".join(
+            f"{k}={getattr(v, '__name__', v)}" for k, v in self.kwargs.items()
+        )
         return f"{self.name}({args})"
 
 
