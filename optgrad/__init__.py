@@ -35,10 +35,18 @@ from optgrad.optimizers import adam as adam
 from optgrad.optimizers import sgd as sgd
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
 from optgrad.transforms import EmaState as EmaState
+from optgrad.transforms import FactoredState as FactoredState
 from optgrad.transforms import MaskedNode as MaskedNode
 from optgrad.transforms import MaskedState as MaskedState
+from optgrad.transforms import ScaleByAdaDeltaState as ScaleByAdaDeltaState
 from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
+from optgrad.transforms import ScaleByRmsState as ScaleByRmsState
+from optgrad.transforms import ScaleByRpropState as ScaleByRpropState
+from optgrad.transforms import ScaleByRssState as ScaleByRssState
+from optgrad.transforms import ScaleByRStdDevState as ScaleByRStdDevState
 from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
+from optgrad.transforms import ScaleBySM3State as ScaleBySM3State
+from optgrad.transforms import ScaleByTrustRatioState as ScaleByTrustRatioState
 from optgrad.transforms import ScaleState as ScaleState
 from optgrad.transforms import TraceState as TraceState
 from optgrad.transforms import add_decayed_weights as add_decayed_weights
@@ -47,7 +55,25 @@ from optgrad.transforms import ema as ema
 from optgrad.transforms import masked as masked
 from optgrad.transforms import named_chain as named_chain
 from optgrad.transforms import scale as scale
+from optgrad.transforms import scale_by_adadelta as scale_by_adadelta
 from optgrad.transforms import scale_by_adam as scale_by_adam
+from optgrad.transforms import (
+    scale_by_distance_over_gradients as scale_by_distance_over_gradients,
+)
+from optgrad.transforms import scale_by_factored_rms as scale_by_factored_rms
 from optgrad.transforms import scale_by_learning_rate as scale_by_learning_rate
+from optgrad.transforms import (
+    scale_by_optimistic_gradient as scale_by_optimistic_gradient,
+)
+from optgrad.transforms import scale_by_param_block_norm as scale_by_param_block_norm
+from optgrad.transforms import scale_by_param_block_rms as scale_by_param_block_rms
+from optgrad.transforms import scale_by_polyak as scale_by_polyak
+from optgrad.transforms import scale_by_rms as scale_by_rms
+from optgrad.transforms import scale_by_rprop as scale_by_rprop
+from optgrad.transforms import scale_by_rss as scale_by_rss
 from optgrad.transforms import scale_by_schedule as scale_by_schedule
+from optgrad.transforms import scale_by_sign as scale_by_sign
+from optgrad.transforms import scale_by_sm3 as scale_by_sm3
+from optgrad.transforms import scale_by_stddev as scale_by_stddev
+from optgrad.transforms import scale_by_trust_ratio as scale_by_trust_ratio
 from optgrad.transforms import trace as trace
