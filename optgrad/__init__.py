@@ -31,8 +31,23 @@ from optgrad._typing import Updates as Updates
 from optgrad._update import apply_updates as apply_updates
 from optgrad._update import incremental_update as incremental_update
 from optgrad._update import periodic_update as periodic_update
+from optgrad.optimizers import adadelta as adadelta
+from optgrad.optimizers import adafactor as adafactor
+from optgrad.optimizers import adagrad as adagrad
 from optgrad.optimizers import adam as adam
+from optgrad.optimizers import fromage as fromage
+from optgrad.optimizers import lamb as lamb
+from optgrad.optimizers import lars as lars
+from optgrad.optimizers import (
+    optimistic_gradient_descent as optimistic_gradient_descent,
+)
+from optgrad.optimizers import polyak_sgd as polyak_sgd
+from optgrad.optimizers import rmsprop as rmsprop
+from optgrad.optimizers import rprop as rprop
 from optgrad.optimizers import sgd as sgd
+from optgrad.optimizers import sign_sgd as sign_sgd
+from optgrad.optimizers import signum as signum
+from optgrad.optimizers import sm3 as sm3
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
 from optgrad.transforms import EmaState as EmaState
 from optgrad.transforms import FactoredState as FactoredState
