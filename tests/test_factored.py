@@ -7,7 +7,6 @@ from helpers import reference_mode, tree_allclose
 from stepping import gradient_sequence, params_tree, run_updates
 
 import optgrad
-from optgrad.transforms._factored import block_rms_clip
 
 
 def _factored_params(dtype=jnp.float32):
@@ -202,17 +201,17 @@ def test_scale_by_factored_rms_rejects_float_factor_size():
     [(300.0, jnp.float16), (1e20, jnp.float32), (0.0, jnp.float32)],
     ids=["float16-300", "float32-1e20", "zero"],
 )
-def test_block_rms_clip_is_safe_at_extremes(value, scale):
+def test_adafactor_clip_is_safe_at_extremes(value, scale):
     updates = jnp.full((4, 5), value, scale)
-    tx = block_rms_clip(2.0, "adafactor")
+    tx = optgrad.clip_by_block_rms(2.0)
     clipped, _ = tx.update(updates, tx.init(updates))
     assert clipped.dtype == scale
     expected = min(value, 2.0)
     np.testing.assert_allclose(np.asarray(clipped, np.float32), expected, rtol=1e-3)
 
 
-def test_block_rms_clip_gradient_finite_at_zero():
-    tx = block_rms_clip(1.0, "adafactor")
+def test_adafactor_clip_gradient_finite_at_zero():
+    tx = optgrad.clip_by_block_rms(1.0)
 
     def total(u):
         return jnp.sum(tx.update(u, tx.init(u))[0])

@@ -26,7 +26,13 @@ class Linear(nnx.Module):
 
 
 @pytest.mark.parametrize(
-    "make_tx", [lambda: optgrad.adam(0.05), lambda: optgrad.sgd(0.1, 0.9)]
+    "make_tx",
+    [
+        lambda: optgrad.adamw(0.05, weight_decay=1e-4),
+        lambda: optgrad.adam(0.05),
+        lambda: optgrad.sgd(0.1, 0.9),
+    ],
+    ids=["adamw", "adam", "sgd-momentum"],
 )
 def test_nnx_optimizer_trains(make_tx):
     x, y = _regression_data()

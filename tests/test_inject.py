@@ -132,21 +132,10 @@ def test_writing_a_scheduled_value_has_no_effect():
     np.testing.assert_allclose(updates, [-0.5])
 
 
-def _adamw_like(
-    learning_rate, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-4, mask=None
-):
-    # TODO: use optgrad.adamw once it lands; this is the same chain.
-    return optgrad.chain(
-        optgrad.scale_by_adam(b1, b2, eps),
-        optgrad.add_decayed_weights(weight_decay, mask),
-        optgrad.scale_by_learning_rate(learning_rate),
-    )
-
-
 @pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
 def test_hyperparams_stay_float32_for_16bit_params(dtype):
     params = problems.initial_params(dtype)
-    opt = optgrad.inject_hyperparams(_adamw_like)(learning_rate=1e-3)
+    opt = optgrad.inject_hyperparams(optgrad.adamw)(learning_rate=1e-3)
     state = opt.init(params)
     for name, value in state.hyperparams.items():
         assert value.dtype == jnp.float32, name
@@ -167,7 +156,7 @@ def test_hyperparams_stay_float32_for_16bit_params(dtype):
 
 def test_adamw_on_bfloat16_stays_finite():
     params = problems.initial_params(jnp.bfloat16)
-    opt = optgrad.inject_hyperparams(_adamw_like)(learning_rate=1e-2)
+    opt = optgrad.inject_hyperparams(optgrad.adamw)(learning_rate=1e-2)
     _, (trajectory, _) = _run(optgrad, opt, params, 30)
     for leaf in jax.tree.leaves(trajectory):
         assert np.all(np.isfinite(np.asarray(leaf, np.float32)))
@@ -222,7 +211,7 @@ def test_mask_is_not_a_schedule(mask):
 
 def test_mask_of_a_custom_factory_is_passed_through():
     mask = equinox_like.CallableMask(w=False, b=True)
-    opt = optgrad.inject_hyperparams(_adamw_like)(
+    opt = optgrad.inject_hyperparams(optgrad.adamw)(
         learning_rate=0.1, weight_decay=1.0, mask=mask
     )
     params = equinox_like.CallableMask(w=jnp.ones(1), b=jnp.ones(1))
@@ -247,10 +236,10 @@ def test_dtype_argument_is_passed_through():
     [
         ("adam", {"learning_rate": optgrad.linear_schedule(0.0, 1e-3, 10)}),
         ("sgd", {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}),
-        # TODO: add ("adafactor", {"learning_rate": 0.1}) once optgrad has
-        # adafactor; optax 0.2.8 fails to jit its injected init.
+        # optax 0.2.8 fails to jit the injected init of adafactor.
+        ("adafactor", {"learning_rate": 0.1}),
     ],
-    ids=["adam", "sgd"],
+    ids=["adam", "sgd", "adafactor"],
 )
 def test_init_works_under_jit(name, kwargs):
     opt = optgrad.inject_hyperparams(getattr(optgrad, name))(**kwargs)

@@ -11,9 +11,9 @@ from optgrad.optimizers._weight_decay_args import (
     check_weight_decay,
     resolve_weight_decay_mask,
 )
+from optgrad.transforms._clipping import clip_by_block_rms
 from optgrad.transforms._combining import chain
 from optgrad.transforms._factored import (
-    block_rms_clip,
     scale_by_factored_rms,
     scale_by_sm3,
 )
@@ -325,6 +325,8 @@ def adafactor(
     _validate.check_non_negative(name, "decay_rate", decay_rate)
     _validate.check_non_negative(name, "decay_offset", decay_offset)
     _validate.check_non_negative(name, "eps", eps)
+    if clipping_threshold is not None:
+        _validate.check_positive(name, "clipping_threshold", clipping_threshold)
     if momentum is not None:
         _validate.check_range(name, "momentum", momentum, 0.0, 1.0)
     _validate.check_dtype(name, "dtype_momentum", dtype_momentum)
@@ -340,7 +342,7 @@ def adafactor(
         )
     ]
     if clipping_threshold is not None:
-        steps.append(block_rms_clip(clipping_threshold, name))
+        steps.append(clip_by_block_rms(clipping_threshold))
     if learning_rate is not None:
         steps.append(scale_by_learning_rate(learning_rate, flip_sign=False))
     if multiply_by_parameter_scale:

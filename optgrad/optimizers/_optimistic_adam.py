@@ -1,57 +1,18 @@
 """Optimistic Adam for saddle-point problems such as GAN training."""
 
-from typing import Any, NamedTuple
+from typing import Any
 
-import jax
-import jax.numpy as jnp
-
-from optgrad import _validate, tree
-from optgrad._base import GradientTransformation, GradientTransformationExtraArgs
-from optgrad._typing import ScalarOrSchedule, Updates
+from optgrad import _validate
+from optgrad._base import GradientTransformationExtraArgs
+from optgrad._typing import ScalarOrSchedule
 from optgrad.optimizers._checks import check_adam_args
 from optgrad.transforms._adam import scale_by_adam
 from optgrad.transforms._combining import chain
-from optgrad.transforms._leaf import cast_to, compute_dtype_of
+from optgrad.transforms._optimistic import (
+    check_optimistic_args,
+    scale_by_optimistic_gradient,
+)
 from optgrad.transforms._scaling import scale_by_learning_rate
-
-
-class _OptimisticState(NamedTuple):
-    is_initial_step: jax.Array  # bool scalar: no update has been made yet.
-    previous_gradient: Updates  # The previous incoming update.
-
-
-# TODO: build both optimizers from ``scale_by_optimistic_gradient`` once
-# optgrad.transforms provides it. That transform computes the same step with
-# the same state fields, so this private copy can then go.
-def _optimistic_step(alpha: Any, beta: Any) -> GradientTransformation:
-    """Return ``(alpha + beta) * r_t - beta * r_{t-1}``, with ``r_0 = r_1``."""
-
-    def init_fn(params):
-        tree.check_float_params("optimistic_adam.init", params)
-        return _OptimisticState(
-            is_initial_step=jnp.ones([], jnp.bool_),
-            previous_gradient=tree.moment_zeros_like(params),
-        )
-
-    def update_fn(updates, state, params=None):
-        tree.check_same_shapes(
-            "optimistic_adam.update",
-            ("updates", updates),
-            ("params", params),
-            ("state.previous_gradient", state.previous_gradient),
-        )
-
-        def leaf(r, r_prev):
-            dtype = compute_dtype_of(r, r_prev)
-            r_wide, r_old, alpha_, beta_ = cast_to(dtype, r, r_prev, alpha, beta)
-            r_old = jnp.where(state.is_initial_step, r_wide, r_old)
-            out = (alpha_ + beta_) * r_wide - beta_ * r_old
-            return out.astype(r.dtype), r_wide.astype(r_prev.dtype)
-
-        updates, previous = tree.map_unzip(leaf, 2, updates, state.previous_gradient)
-        return updates, _OptimisticState(jnp.zeros([], jnp.bool_), previous)
-
-    return GradientTransformation(init_fn, update_fn)
 
 
 def optimistic_adam(
@@ -90,7 +51,8 @@ def optimistic_adam(
         nesterov: Use Nesterov momentum in the Adam direction.
 
     Returns:
-        ``chain(scale_by_adam(...), <optimistic step>, scale_by_learning_rate(1.0))``.
+        ``chain(scale_by_adam(...), scale_by_optimistic_gradient(learning_rate,
+        optimism), scale_by_learning_rate(1.0))``.
 
     Raises:
         ValueError: If ``learning_rate`` is a schedule.
@@ -113,10 +75,10 @@ def optimistic_adam(
     check_adam_args(name, learning_rate, b1, b2, eps, eps_root)
     if optimism is None:
         optimism = learning_rate
-    _validate.check_range(name, "optimism", optimism)
+    _validate.check_non_negative(name, "optimism", optimism)
     return chain(
         scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
-        _optimistic_step(learning_rate, optimism),
+        scale_by_optimistic_gradient(alpha=learning_rate, beta=optimism),
         scale_by_learning_rate(1.0),
     )
 
@@ -157,7 +119,7 @@ def optimistic_adam_v2(
         nesterov: Use Nesterov momentum in the Adam direction.
 
     Returns:
-        ``chain(scale_by_adam(...), <optimistic step>,
+        ``chain(scale_by_adam(...), scale_by_optimistic_gradient(alpha, beta),
         scale_by_learning_rate(learning_rate))``.
 
     References:
@@ -166,10 +128,9 @@ def optimistic_adam_v2(
     """
     name = "optimistic_adam_v2"
     check_adam_args(name, learning_rate, b1, b2, eps, eps_root)
-    _validate.check_range(name, "alpha", alpha)
-    _validate.check_range(name, "beta", beta)
+    check_optimistic_args(name, alpha, beta)
     return chain(
         scale_by_adam(b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov),
-        _optimistic_step(alpha, beta),
+        scale_by_optimistic_gradient(alpha, beta),
         scale_by_learning_rate(learning_rate),
     )

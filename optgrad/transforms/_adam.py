@@ -9,6 +9,7 @@ from optgrad import _validate, tree
 from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
 from optgrad._typing import Updates
+from optgrad.tree._math import one_minus
 
 
 class ScaleByAdamState(NamedTuple):
@@ -86,13 +87,13 @@ def scale_by_adam(
             g_wide = g_wide.astype(dtype)
             beta1 = jnp.asarray(b1).astype(dtype)
             beta2 = jnp.asarray(b2).astype(dtype)
-            new_m = (1 - beta1) * g_wide + beta1 * m.astype(dtype)
+            new_m = one_minus(b1, dtype) * g_wide + beta1 * m.astype(dtype)
             g_sq = tree.abs_sq(g_wide).astype(dtype)
-            new_v = (1 - beta2) * g_sq + beta2 * v.astype(dtype)
+            new_v = one_minus(b2, dtype) * g_sq + beta2 * v.astype(dtype)
             if nesterov:
-                m_hat = beta1 * new_m / correction1_next.astype(dtype) + (
-                    1 - beta1
-                ) * g_wide / correction1.astype(dtype)
+                ahead = beta1 * new_m / correction1_next.astype(dtype)
+                now = one_minus(b1, dtype) * g_wide / correction1.astype(dtype)
+                m_hat = ahead + now
             else:
                 m_hat = new_m / correction1.astype(dtype)
             v_hat = new_v / correction2.astype(dtype)

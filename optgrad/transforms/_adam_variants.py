@@ -10,7 +10,8 @@ from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
 from optgrad._typing import Updates
 from optgrad.transforms._adam import ScaleByAdamState, _bias_correction
-from optgrad.transforms._leaf import cast_to, compute_dtype_of
+from optgrad.transforms._leaf_math import cast_to, compute_dtype_of
+from optgrad.tree._math import one_minus
 
 
 def _check_moment_args(call: str, b1: Any, b2: Any, eps: Any, eps_root: Any):
@@ -124,8 +125,10 @@ def scale_by_amsgrad(
             dtype = compute_dtype_of(g, m, v, v_max)
             g_wide, m_old, v_old, v_max_old = cast_to(dtype, g, m, v, v_max)
             beta1, beta2, c1, c2 = cast_to(dtype, b1, b2, correction1, correction2)
-            new_m = (1 - beta1) * g_wide + beta1 * m_old
-            new_v = (1 - beta2) * tree.abs_sq(g_wide).astype(dtype) + beta2 * v_old
+            new_m = one_minus(b1, dtype) * g_wide + beta1 * m_old
+            new_v = (
+                one_minus(b2, dtype) * tree.abs_sq(g_wide).astype(dtype) + beta2 * v_old
+            )
             m_hat = new_m / c1 if bias_correction_mu else new_m
             v_eff = new_v / c2 if bias_correction_nu else new_v
             new_v_max = jnp.maximum(v_max_old, v_eff)
@@ -180,7 +183,7 @@ def scale_by_adamax(
             dtype = compute_dtype_of(g, m, v)
             g_wide, m_old, v_old = cast_to(dtype, g, m, v)
             beta1, beta2, eps_, c1 = cast_to(dtype, b1, b2, eps, correction1)
-            new_m = (1 - beta1) * g_wide + beta1 * m_old
+            new_m = one_minus(b1, dtype) * g_wide + beta1 * m_old
             magnitude = jnp.abs(g_wide).astype(dtype)
             new_v = jnp.maximum(magnitude + eps_, beta2 * v_old)
             out = (new_m / c1) / new_v
@@ -260,8 +263,10 @@ def scale_by_radam(
             beta1, beta2, c1, c1_next, c2 = cast_to(
                 dtype, b1, b2, correction1, correction1_next, correction2
             )
-            new_m = (1 - beta1) * g_wide + beta1 * m_old
-            new_v = (1 - beta2) * tree.abs_sq(g_wide).astype(dtype) + beta2 * v_old
+            new_m = one_minus(b1, dtype) * g_wide + beta1 * m_old
+            new_v = (
+                one_minus(b2, dtype) * tree.abs_sq(g_wide).astype(dtype) + beta2 * v_old
+            )
             m_hat = _corrected_first_moment(new_m, g_wide, beta1, c1, c1_next, nesterov)
             eps_root_, eps_, r = cast_to(dtype, eps_root, eps, factor)
             adaptive = r * m_hat / (jnp.sqrt(new_v / c2 + eps_root_) + eps_)
@@ -312,10 +317,10 @@ def scale_by_yogi(
         def leaf(g, m, v):
             dtype = compute_dtype_of(g, m, v)
             g_wide, m_old, v_old = cast_to(dtype, g, m, v)
-            beta1, beta2, c1, c2 = cast_to(dtype, b1, b2, correction1, correction2)
-            new_m = (1 - beta1) * g_wide + beta1 * m_old
+            beta1, c1, c2 = cast_to(dtype, b1, correction1, correction2)
+            new_m = one_minus(b1, dtype) * g_wide + beta1 * m_old
             g_sq = tree.abs_sq(g_wide).astype(dtype)
-            new_v = v_old - (1 - beta2) * jnp.sign(v_old - g_sq) * g_sq
+            new_v = v_old - one_minus(b2, dtype) * jnp.sign(v_old - g_sq) * g_sq
             eps_root_, eps_ = cast_to(dtype, eps_root, eps)
             out = (new_m / c1) / (jnp.sqrt(new_v / c2 + eps_root_) + eps_)
             return out.astype(g.dtype), new_m.astype(m.dtype), new_v.astype(v.dtype)
@@ -383,10 +388,10 @@ def scale_by_belief(
             beta1, beta2, c1, c1_next, c2 = cast_to(
                 dtype, b1, b2, correction1, correction1_next, correction2
             )
-            new_m = (1 - beta1) * g_wide + beta1 * m_old
+            new_m = one_minus(b1, dtype) * g_wide + beta1 * m_old
             surprise = tree.abs_sq(g_wide - new_m).astype(dtype)
             eps_root_, eps_ = cast_to(dtype, eps_root, eps)
-            new_s = (1 - beta2) * surprise + beta2 * s_old + eps_root_
+            new_s = one_minus(b2, dtype) * surprise + beta2 * s_old + eps_root_
             m_hat = _corrected_first_moment(new_m, g_wide, beta1, c1, c1_next, nesterov)
             out = m_hat / (jnp.sqrt(new_s / c2) + eps_)
             return out.astype(g.dtype), new_m.astype(m.dtype), new_s.astype(s.dtype)

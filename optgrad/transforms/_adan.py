@@ -10,7 +10,8 @@ from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
 from optgrad._typing import Updates
 from optgrad.transforms._adam import _bias_correction
-from optgrad.transforms._leaf import cast_to, compute_dtype_of
+from optgrad.transforms._leaf_math import cast_to, compute_dtype_of
+from optgrad.tree._math import one_minus
 
 
 class ScaleByAdanState(NamedTuple):
@@ -85,11 +86,13 @@ def scale_by_adan(
             c1, c2, c3 = cast_to(dtype, *corrections)
             # There is no previous gradient at the first step.
             diff = jnp.where(first, jnp.zeros_like(g_wide), g_wide - g_old)
-            new_m = (1 - beta1) * g_wide + beta1 * m_old
-            new_v = (1 - beta2) * diff + beta2 * v_old
-            ahead = g_wide + (1 - beta2) * diff
-            new_n = (1 - beta3) * tree.abs_sq(ahead).astype(dtype) + beta3 * n_old
-            direction = new_m / c1 + (1 - beta2) * (new_v / c2)
+            new_m = one_minus(b1, dtype) * g_wide + beta1 * m_old
+            new_v = one_minus(b2, dtype) * diff + beta2 * v_old
+            ahead = g_wide + one_minus(b2, dtype) * diff
+            new_n = (
+                one_minus(b3, dtype) * tree.abs_sq(ahead).astype(dtype) + beta3 * n_old
+            )
+            direction = new_m / c1 + one_minus(b2, dtype) * (new_v / c2)
             out = direction / (jnp.sqrt(new_n / c3 + eps_root_) + eps_)
             return (
                 out.astype(g.dtype),

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from optgrad import _messages, tree
 from optgrad._base import EmptyState, GradientTransformation
-from optgrad.transforms._leaf import cast_to, compute_dtype_of
+from optgrad.transforms._leaf_math import cast_to, compute_dtype_of
 
 NonNegativeParamsState = EmptyState
 

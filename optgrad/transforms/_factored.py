@@ -15,10 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from optgrad import _validate, tree
-from optgrad._base import EmptyState, GradientTransformation
+from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
 from optgrad._typing import Updates
-from optgrad.transforms._leaf_math import block_rms, inverse_sqrt, reject_complex
+from optgrad.transforms._leaf_math import inverse_sqrt, reject_complex
+from optgrad.tree._math import one_minus
 
 
 def _power_decay(step: jax.typing.ArrayLike, exponent: Any = 0.8) -> jax.Array:
@@ -225,35 +226,6 @@ def scale_by_factored_rms(
     return GradientTransformation(init_fn, update_fn)
 
 
-def block_rms_clip(threshold: Any, call: str) -> GradientTransformation:
-    """Divide each leaf by ``max(1, rms(leaf) / threshold)``.
-
-    This is the clipping step of ``adafactor``, and ``call`` names the
-    caller in error messages.
-    """
-    _validate.check_positive(call, "clipping_threshold", threshold)
-
-    def init_fn(params):
-        tree.check_float_params(f"{call}.init", params)
-        return EmptyState()
-
-    def leaf(g):
-        rms = block_rms(g)
-        limit = jnp.asarray(threshold).astype(rms.dtype)
-        divisor = jnp.maximum(jnp.ones_like(rms), rms / limit)
-        g_wide = tree.widen(g)
-        divisor = divisor.astype(tree.promote(g_wide.dtype, divisor.dtype))
-        return (g_wide / divisor).astype(g.dtype)
-
-    def update_fn(updates, state, params=None):
-        tree.check_same_shapes(
-            f"{call}.update", ("updates", updates), ("params", params)
-        )
-        return jax.tree.map(leaf, updates), state
-
-    return GradientTransformation(init_fn, update_fn)
-
-
 class ScaleBySM3State(NamedTuple):
     """State of ``scale_by_sm3``."""
 
@@ -330,7 +302,7 @@ def scale_by_sm3(
         factor = jnp.where(
             total > 0, inverse_sqrt(total + jnp.asarray(eps).astype(dtype)), 0
         )
-        new_m = (1 - momentum) * (g_wide * factor) + momentum * m.astype(dtype)
+        new_m = one_minus(b1, dtype) * (g_wide * factor) + momentum * m.astype(dtype)
 
         # Each accumulator keeps the largest total along its axis.
         if g.ndim <= 1:

@@ -1,6 +1,10 @@
-"""Helpers shared by the transforms: safe roots, block norms, dtypes, checks.
+"""Helpers shared by the transforms: dtypes, safe roots, block norms, checks.
 
 The arithmetic helpers take and return single arrays (leaves), not trees.
+Each transform computes a leaf in the promoted compute dtype of the
+incoming update and its state leaves (float32 for 16-bit floats), and
+casts hyperparameters to that dtype first, so that the code runs under
+strict dtype promotion.
 """
 
 import math
@@ -11,6 +15,20 @@ import jax.numpy as jnp
 
 from optgrad import _messages, tree
 from optgrad._base import EmptyState
+
+
+def compute_dtype_of(*leaves: Any) -> Any:
+    """Return the dtype that arithmetic on ``leaves`` runs in.
+
+    It is JAX's promotion of each leaf's compute dtype, so float16 and
+    bfloat16 leaves are computed in float32.
+    """
+    return tree.promote(*[tree.compute_dtype(jnp.asarray(x).dtype) for x in leaves])
+
+
+def cast_to(dtype: Any, *values: Any) -> list[jax.Array]:
+    """Return ``values`` (arrays or Python scalars) as arrays of ``dtype``."""
+    return [jnp.asarray(value).astype(dtype) for value in values]
 
 
 def square_dtype(param_dtype: Any) -> Any:

@@ -9,7 +9,8 @@ from optgrad import _validate, tree
 from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
 from optgrad._typing import Updates
-from optgrad.transforms._leaf import cast_to, compute_dtype_of
+from optgrad.transforms._leaf_math import cast_to, compute_dtype_of
+from optgrad.tree._math import one_minus
 
 _LION_MODES = ("hard", "smooth", "refined")
 
@@ -88,8 +89,8 @@ def scale_by_lion(
         def leaf(g, m):
             dtype = compute_dtype_of(g, m)
             g_wide, m_old, beta1, beta2 = cast_to(dtype, g, m, b1, b2)
-            out = shape_step((1 - beta1) * g_wide + beta1 * m_old)
-            new_m = (1 - beta2) * g_wide + beta2 * m_old
+            out = shape_step(one_minus(b1, dtype) * g_wide + beta1 * m_old)
+            new_m = one_minus(b2, dtype) * g_wide + beta2 * m_old
             return out.astype(g.dtype), new_m.astype(m.dtype)
 
         updates, mu = tree.map_unzip(leaf, 2, updates, state.mu)

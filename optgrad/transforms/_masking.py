@@ -135,3 +135,24 @@ def masked(
         return new_updates, MaskedState(inner_state)
 
     return GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def leaf_flags(mask_tree: Any, params: Any, call: str) -> Any:
+    """Return, for each leaf of ``params``, the boolean of ``mask_tree`` over it.
+
+    ``mask_tree`` has the structure of ``params`` or is a prefix of it, where
+    one boolean covers a whole subtree. The result has the structure of
+    ``params``.
+    """
+    try:
+        return jax.tree.map(
+            lambda keep, subtree: jax.tree.map(lambda _: bool(keep), subtree),
+            mask_tree,
+            params,
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"{call}: the mask must have the structure of the params, or be a "
+            f"prefix of it.\n  mask: {jax.tree.structure(mask_tree)}\n"
+            f"  params: {jax.tree.structure(params)}"
+        ) from error

@@ -9,6 +9,7 @@ from optgrad import _validate, tree
 from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
 from optgrad._typing import Updates
+from optgrad.tree._math import one_minus
 
 
 class TraceState(NamedTuple):
@@ -121,7 +122,9 @@ def ema(
             g_wide = tree.widen(g)
             dtype = tree.promote(g_wide.dtype, tree.compute_dtype(m.dtype))
             beta = jnp.asarray(decay).astype(dtype)
-            new_m = (1 - beta) * g_wide.astype(dtype) + beta * m.astype(dtype)
+            new_m = one_minus(decay, dtype) * g_wide.astype(dtype) + beta * m.astype(
+                dtype
+            )
             out = new_m / correction.astype(dtype) if debias else new_m
             return out.astype(g.dtype), new_m.astype(m.dtype)
 

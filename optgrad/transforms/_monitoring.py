@@ -18,6 +18,7 @@ from optgrad._typing import OptState, Updates
 from optgrad.transforms._combining import chain
 from optgrad.transforms._momentum import EmaState
 from optgrad.transforms._wrapping import check_transformation, zeros_like_output
+from optgrad.tree._math import one_minus
 
 
 class SnapshotState(NamedTuple):
@@ -222,7 +223,7 @@ def measure_with_ema(
             dtype = tree.compute_dtype(m.dtype)
             beta = jnp.asarray(decay).astype(dtype)
             x = jnp.asarray(x).astype(dtype)
-            new_m = (1 - beta) * x + beta * m.astype(dtype)
+            new_m = one_minus(decay, dtype) * x + beta * m.astype(dtype)
             out = new_m
             if debias:
                 out = new_m / (1 - beta ** count.astype(dtype))

@@ -10,7 +10,7 @@ import numpy as np
 from optgrad import _validate, tree
 from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
-from optgrad.transforms._leaf import cast_to
+from optgrad.transforms._leaf_math import cast_to
 
 
 class AddNoiseState(NamedTuple):

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 
 from optgrad import _validate, tree
 from optgrad._base import EmptyState, GradientTransformation
-from optgrad.transforms._leaf import cast_to, compute_dtype_of
+from optgrad.transforms._leaf_math import cast_to, compute_dtype_of
 
 
 def centralize() -> GradientTransformation:

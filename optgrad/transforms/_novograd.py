@@ -9,8 +9,9 @@ from optgrad import _messages, _validate, tree
 from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
 from optgrad._typing import MaskOrFn, ScalarOrSchedule, Updates
-from optgrad.transforms._leaf import cast_to, compute_dtype_of, leaf_flags
-from optgrad.transforms._masking import resolve_mask
+from optgrad.transforms._leaf_math import cast_to, compute_dtype_of
+from optgrad.transforms._masking import leaf_flags, resolve_mask
+from optgrad.tree._math import one_minus
 
 
 class ScaleByNovogradState(NamedTuple):
@@ -115,7 +116,9 @@ def scale_by_novograd(
                 v_dtype, sq_norm, v, b2, eps_root
             )
             # The first step starts the average at the first squared norm.
-            new_v = jnp.where(first, sq_norm, (1 - beta2) * sq_norm + beta2 * v_old)
+            new_v = jnp.where(
+                first, sq_norm, one_minus(b2, v_dtype) * sq_norm + beta2 * v_old
+            )
             root = tree.safe_sqrt(new_v + eps_root_).astype(dtype)
             step = g_wide / (root + eps_)
             if not no_decay:

@@ -16,6 +16,7 @@ from optgrad._base import GradientTransformation
 from optgrad._numerics import safe_increment
 from optgrad._typing import Updates
 from optgrad.transforms._leaf_math import inverse, inverse_sqrt, squares_like
+from optgrad.tree._math import one_minus
 
 
 def _leaf_dtypes(g: jax.Array, state_leaf: jax.Array) -> tuple[Any, Any]:
@@ -186,13 +187,13 @@ def _moving_rms(
             g_wide = g.astype(dtype)
             beta = jnp.asarray(decay).astype(real)
             g_sq = tree.abs_sq(g_wide).astype(real)
-            new_v = (1 - beta) * g_sq + beta * v.astype(real)
+            new_v = one_minus(decay, real) * g_sq + beta * v.astype(real)
             v_hat = new_v / correction.astype(real) if bias_correction else new_v
             outputs = [new_v.astype(v.dtype)]
 
             if centered:
                 beta_wide = beta.astype(dtype)
-                new_m = (1 - beta_wide) * g_wide + beta_wide * m.astype(dtype)
+                new_m = one_minus(decay, dtype) * g_wide + beta_wide * m.astype(dtype)
                 m_hat = new_m / correction.astype(dtype) if bias_correction else new_m
                 # Rounding can make the variance slightly negative.
                 v_hat = jnp.maximum(v_hat - tree.abs_sq(m_hat).astype(real), 0)
@@ -321,12 +322,14 @@ def scale_by_adadelta(rho: float = 0.9, eps: float = 1e-6) -> GradientTransforma
         g_wide = g.astype(dtype)
         decay = jnp.asarray(rho).astype(real)
         offset = jnp.asarray(eps).astype(real)
-        new_e_g = (1 - decay) * tree.abs_sq(g_wide).astype(real) + decay * e_g.astype(
+        new_e_g = one_minus(rho, real) * tree.abs_sq(g_wide).astype(
             real
-        )
+        ) + decay * e_g.astype(real)
         ratio = jnp.sqrt(e_x.astype(real) + offset) / jnp.sqrt(new_e_g + offset)
         out = ratio.astype(dtype) * g_wide
-        new_e_x = (1 - decay) * tree.abs_sq(out).astype(real) + decay * e_x.astype(real)
+        new_e_x = one_minus(rho, real) * tree.abs_sq(out).astype(
+            real
+        ) + decay * e_x.astype(real)
         return out.astype(g.dtype), new_e_g.astype(e_g.dtype), new_e_x.astype(e_x.dtype)
 
     def update_fn(updates, state, params=None):

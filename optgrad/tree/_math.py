@@ -287,7 +287,7 @@ def update_moment(
 
     def leaf(g, m):
         m_wide, g, d = _in_compute_dtype(m, g, decay)
-        return ((1 - d) * g**order + d * m_wide).astype(m.dtype)
+        return (one_minus(decay, d.dtype) * g**order + d * m_wide).astype(m.dtype)
 
     return jax.tree.map(leaf, updates, moments)
 
@@ -305,7 +305,7 @@ def update_moment_per_elem_norm(
         g = g.astype(compute_dtype(g.dtype))
         power = abs_sq(g) if order == 2 else jnp.abs(g) ** order
         m_wide, power, d = _in_compute_dtype(m, power, decay)
-        return ((1 - d) * power + d * m_wide).astype(m.dtype)
+        return (one_minus(decay, d.dtype) * power + d * m_wide).astype(m.dtype)
 
     return jax.tree.map(leaf, updates, moments)
 
@@ -403,3 +403,16 @@ def stacked_zeros_like(tree: Any, num: int, dtype: Any | None = None) -> Any:
         return jnp.zeros(shape, leaf_type)
 
     return jax.tree.map(leaf, tree)
+
+
+def one_minus(value: Any, dtype: Any) -> jax.Array:
+    """Return ``1 - value`` as an array of ``dtype``.
+
+    For a Python number the difference is taken in double precision before
+    it is rounded, so ``1 - 0.999`` becomes the float32 closest to 0.001.
+    Rounding 0.999 to float32 first would give a value 1.3e-5 too small.
+    Arrays (traced hyperparameters) are subtracted in ``dtype``.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return jnp.asarray(1 - value, dtype)
+    return 1 - jnp.asarray(value).astype(dtype)
