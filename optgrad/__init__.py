@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0.dev0"
 
+from optgrad import schedules as schedules
 from optgrad import training as training
 from optgrad import tree as tree
 from optgrad._base import EmptyState as EmptyState
@@ -34,6 +35,33 @@ from optgrad._update import incremental_update as incremental_update
 from optgrad._update import periodic_update as periodic_update
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import sgd as sgd
+from optgrad.schedules import InjectHyperparamsState as InjectHyperparamsState
+from optgrad.schedules import (
+    InjectStatefulHyperparamsState as InjectStatefulHyperparamsState,
+)
+from optgrad.schedules import WrappedSchedule as WrappedSchedule
+from optgrad.schedules import constant_schedule as constant_schedule
+from optgrad.schedules import cosine_decay_schedule as cosine_decay_schedule
+from optgrad.schedules import cosine_onecycle_schedule as cosine_onecycle_schedule
+from optgrad.schedules import exponential_decay as exponential_decay
+from optgrad.schedules import inject_hyperparams as inject_hyperparams
+from optgrad.schedules import inject_stateful_hyperparams as inject_stateful_hyperparams
+from optgrad.schedules import join_schedules as join_schedules
+from optgrad.schedules import linear_onecycle_schedule as linear_onecycle_schedule
+from optgrad.schedules import linear_schedule as linear_schedule
+from optgrad.schedules import piecewise_constant_schedule as piecewise_constant_schedule
+from optgrad.schedules import (
+    piecewise_interpolate_schedule as piecewise_interpolate_schedule,
+)
+from optgrad.schedules import polynomial_schedule as polynomial_schedule
+from optgrad.schedules import sgdr_schedule as sgdr_schedule
+from optgrad.schedules import warmup_constant_schedule as warmup_constant_schedule
+from optgrad.schedules import (
+    warmup_cosine_decay_schedule as warmup_cosine_decay_schedule,
+)
+from optgrad.schedules import (
+    warmup_exponential_decay_schedule as warmup_exponential_decay_schedule,
+)
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
 from optgrad.transforms import EmaState as EmaState
 from optgrad.transforms import MaskedNode as MaskedNode

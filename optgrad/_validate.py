@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -139,10 +140,11 @@ def check_dtype(call: str, name: str, value: Any) -> None:
     if value is None:
         return
     try:
-        dtype = np.dtype(value)
+        dtype = jnp.dtype(value)
     except TypeError as error:
         raise TypeError(f"{call}({name}={value!r}) is not a dtype.") from error
-    if not np.issubdtype(dtype, np.inexact):
+    # jnp.issubdtype, unlike NumPy's, counts bfloat16 as a floating type.
+    if not jnp.issubdtype(dtype, jnp.inexact):
         raise TypeError(
             f"{call}({name}={value!r}) must be a floating-point or complex dtype."
         )

@@ -207,3 +207,15 @@ def test_handles_none_and_empty_leaves(case):
     assert updates["empty"] == {}
     assert updates["zero"].shape == (0, 2)
     assert np.all(np.isfinite(np.asarray(updates["w"])))
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16, jnp.float32])
+def test_sgd_accepts_16_bit_accumulator_dtype(dtype):
+    opt = optgrad.sgd(0.1, momentum=0.9, accumulator_dtype=dtype)
+    state = opt.init({"w": jnp.ones(2)})
+    assert state[0].trace["w"].dtype == dtype
+
+
+def test_sgd_rejects_integer_accumulator_dtype():
+    with pytest.raises(TypeError, match=r"sgd\(accumulator_dtype=.*floating-point"):
+        optgrad.sgd(0.1, momentum=0.9, accumulator_dtype=jnp.int32)

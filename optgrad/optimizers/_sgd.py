@@ -49,6 +49,7 @@ def sgd(
         https://doi.org/10.1214/aoms/1177729586
     """
     _validate.check_scalar_or_schedule("sgd", "learning_rate", learning_rate)
+    _validate.check_dtype("sgd", "accumulator_dtype", accumulator_dtype)
     if momentum is None:
         if nesterov:
             raise ValueError(

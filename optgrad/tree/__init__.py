@@ -39,3 +39,7 @@ from optgrad.tree._math import (
 from optgrad.tree._math import vdot as vdot
 from optgrad.tree._math import where as where
 from optgrad.tree._math import zeros_like as zeros_like
+from optgrad.tree._state import NamedTupleKey as NamedTupleKey
+from optgrad.tree._state import get as get
+from optgrad.tree._state import get_all_with_path as get_all_with_path
+from optgrad.tree._state import set as set
