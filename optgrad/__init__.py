@@ -63,20 +63,60 @@ from optgrad.schedules import (
     warmup_exponential_decay_schedule as warmup_exponential_decay_schedule,
 )
 from optgrad.transforms import AddDecayedWeightsState as AddDecayedWeightsState
+from optgrad.transforms import ApplyEvery as ApplyEvery
+from optgrad.transforms import ApplyIfFiniteState as ApplyIfFiniteState
+from optgrad.transforms import ConditionallyMaskState as ConditionallyMaskState
+from optgrad.transforms import (
+    ConditionallyTransformState as ConditionallyTransformState,
+)
 from optgrad.transforms import EmaState as EmaState
+from optgrad.transforms import LookaheadParams as LookaheadParams
+from optgrad.transforms import LookaheadState as LookaheadState
 from optgrad.transforms import MaskedNode as MaskedNode
 from optgrad.transforms import MaskedState as MaskedState
+from optgrad.transforms import MonitorState as MonitorState
+from optgrad.transforms import MultiSteps as MultiSteps
+from optgrad.transforms import MultiStepsState as MultiStepsState
+from optgrad.transforms import MultiTransformState as MultiTransformState
+from optgrad.transforms import PartitionState as PartitionState
+from optgrad.transforms import ReduceLROnPlateauState as ReduceLROnPlateauState
 from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms import ScaleState as ScaleState
+from optgrad.transforms import ShouldSkipUpdateFunction as ShouldSkipUpdateFunction
+from optgrad.transforms import SnapshotState as SnapshotState
 from optgrad.transforms import TraceState as TraceState
+from optgrad.transforms import TrackNormsState as TrackNormsState
 from optgrad.transforms import add_decayed_weights as add_decayed_weights
+from optgrad.transforms import apply_every as apply_every
+from optgrad.transforms import apply_if_finite as apply_if_finite
 from optgrad.transforms import chain as chain
+from optgrad.transforms import conditionally_mask as conditionally_mask
+from optgrad.transforms import conditionally_transform as conditionally_transform
 from optgrad.transforms import ema as ema
+from optgrad.transforms import flatten as flatten
+from optgrad.transforms import freeze as freeze
+from optgrad.transforms import lookahead as lookahead
 from optgrad.transforms import masked as masked
+from optgrad.transforms import measure_with_ema as measure_with_ema
+from optgrad.transforms import monitor as monitor
+from optgrad.transforms import multi_transform as multi_transform
 from optgrad.transforms import named_chain as named_chain
+from optgrad.transforms import partition as partition
+from optgrad.transforms import (
+    per_example_global_norm_clip as per_example_global_norm_clip,
+)
+from optgrad.transforms import (
+    per_example_layer_norm_clip as per_example_layer_norm_clip,
+)
+from optgrad.transforms import reduce_on_plateau as reduce_on_plateau
 from optgrad.transforms import scale as scale
 from optgrad.transforms import scale_by_adam as scale_by_adam
 from optgrad.transforms import scale_by_learning_rate as scale_by_learning_rate
 from optgrad.transforms import scale_by_schedule as scale_by_schedule
+from optgrad.transforms import selective_transform as selective_transform
+from optgrad.transforms import skip_large_updates as skip_large_updates
+from optgrad.transforms import skip_not_finite as skip_not_finite
+from optgrad.transforms import snapshot as snapshot
 from optgrad.transforms import trace as trace
+from optgrad.transforms import track_norms as track_norms

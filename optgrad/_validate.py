@@ -148,3 +148,23 @@ def check_dtype(call: str, name: str, value: Any) -> None:
         raise TypeError(
             f"{call}({name}={value!r}) must be a floating-point or complex dtype."
         )
+
+
+def check_whole_number(call: str, name: str, value: Any, minimum: int = 0) -> None:
+    """Check that a known ``value`` is a whole number >= ``minimum``.
+
+    Unlike ``check_positive_int`` this accepts whole floats and concrete
+    arrays, as hyperparameters typed as arrays may be, and skips traced ones.
+    """
+    if isinstance(value, bool) or not _is_numeric(value):
+        raise TypeError(
+            f"{call}({name}=...) must be a whole number, got "
+            f"{type(value).__name__} {value!r}."
+        )
+    number = concrete_scalar(value)
+    if number is None:
+        return
+    if not (math.isfinite(number) and number == int(number) and number >= minimum):
+        raise ValueError(
+            f"{call}({name}={value!r}) must be a whole number >= {minimum}."
+        )

@@ -1,9 +1,41 @@
 """Gradient transformations: the building blocks that optimizers chain."""
 
+from optgrad.transforms._accumulation import ApplyEvery as ApplyEvery
+from optgrad.transforms._accumulation import MultiSteps as MultiSteps
+from optgrad.transforms._accumulation import MultiStepsState as MultiStepsState
+from optgrad.transforms._accumulation import (
+    ShouldSkipUpdateFunction as ShouldSkipUpdateFunction,
+)
+from optgrad.transforms._accumulation import apply_every as apply_every
+from optgrad.transforms._accumulation import skip_large_updates as skip_large_updates
+from optgrad.transforms._accumulation import skip_not_finite as skip_not_finite
 from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms._adam import scale_by_adam as scale_by_adam
+from optgrad.transforms._combining import MultiTransformState as MultiTransformState
+from optgrad.transforms._combining import PartitionState as PartitionState
 from optgrad.transforms._combining import chain as chain
+from optgrad.transforms._combining import multi_transform as multi_transform
 from optgrad.transforms._combining import named_chain as named_chain
+from optgrad.transforms._combining import partition as partition
+from optgrad.transforms._conditionality import ApplyIfFiniteState as ApplyIfFiniteState
+from optgrad.transforms._conditionality import (
+    ConditionallyMaskState as ConditionallyMaskState,
+)
+from optgrad.transforms._conditionality import (
+    ConditionallyTransformState as ConditionallyTransformState,
+)
+from optgrad.transforms._conditionality import ConditionFn as ConditionFn
+from optgrad.transforms._conditionality import apply_if_finite as apply_if_finite
+from optgrad.transforms._conditionality import conditionally_mask as conditionally_mask
+from optgrad.transforms._conditionality import (
+    conditionally_transform as conditionally_transform,
+)
+from optgrad.transforms._freezing import freeze as freeze
+from optgrad.transforms._freezing import selective_transform as selective_transform
+from optgrad.transforms._layouts import flatten as flatten
+from optgrad.transforms._lookahead import LookaheadParams as LookaheadParams
+from optgrad.transforms._lookahead import LookaheadState as LookaheadState
+from optgrad.transforms._lookahead import lookahead as lookahead
 from optgrad.transforms._masking import MaskedNode as MaskedNode
 from optgrad.transforms._masking import MaskedState as MaskedState
 from optgrad.transforms._masking import is_mask_fn as is_mask_fn
@@ -12,6 +44,23 @@ from optgrad.transforms._momentum import EmaState as EmaState
 from optgrad.transforms._momentum import TraceState as TraceState
 from optgrad.transforms._momentum import ema as ema
 from optgrad.transforms._momentum import trace as trace
+from optgrad.transforms._monitoring import MonitorState as MonitorState
+from optgrad.transforms._monitoring import SnapshotState as SnapshotState
+from optgrad.transforms._monitoring import TrackNormsState as TrackNormsState
+from optgrad.transforms._monitoring import measure_with_ema as measure_with_ema
+from optgrad.transforms._monitoring import monitor as monitor
+from optgrad.transforms._monitoring import snapshot as snapshot
+from optgrad.transforms._monitoring import track_norms as track_norms
+from optgrad.transforms._per_example import (
+    per_example_global_norm_clip as per_example_global_norm_clip,
+)
+from optgrad.transforms._per_example import (
+    per_example_layer_norm_clip as per_example_layer_norm_clip,
+)
+from optgrad.transforms._per_example import unitwise_clip as unitwise_clip
+from optgrad.transforms._per_example import unitwise_norm as unitwise_norm
+from optgrad.transforms._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
+from optgrad.transforms._plateau import reduce_on_plateau as reduce_on_plateau
 from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms._scaling import ScaleState as ScaleState
 from optgrad.transforms._scaling import scale as scale

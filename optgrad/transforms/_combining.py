@@ -1,10 +1,18 @@
-"""Composing transformations: ``chain`` and ``named_chain``."""
+"""Composing transformations: ``chain``, ``named_chain`` and ``partition``."""
 
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, NamedTuple
+
+import jax
+
+from optgrad import tree
 from optgrad._base import (
     GradientTransformation,
     GradientTransformationExtraArgs,
     with_extra_args_support,
 )
+from optgrad._typing import OptState
+from optgrad.transforms._masking import masked, resolve_mask
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArgs:
@@ -118,3 +126,137 @@ def _describe(value) -> str:
     if isinstance(value, tuple):
         return f"a {type(value).__name__} of length {len(value)}"
     return f"a {type(value).__name__}"
+
+
+class PartitionState(NamedTuple):
+    """State of ``partition``."""
+
+    # Each label's state: the state of its transformation wrapped in
+    # ``masked``, which keeps no state for the leaves of other labels.
+    inner_states: Mapping[Hashable, OptState]
+
+
+def _resolve_labels(call: str, param_labels: Any, tree_: Any) -> Any:
+    """Return the label tree and check that it fits the structure of ``tree_``."""
+    labels = resolve_mask(param_labels, tree_)
+    try:
+        jax.tree.map(lambda label, subtree: None, labels, tree_)
+    except ValueError as error:
+        raise ValueError(
+            f"{call}: param_labels must have the structure of the params, or be "
+            f"a prefix of it.\n  param_labels: {jax.tree.structure(labels)}\n"
+            f"  params: {jax.tree.structure(tree_)}"
+        ) from error
+    return labels
+
+
+def _check_labels(call: str, labels: Any, known: Mapping[Hashable, Any]) -> None:
+    """Raise ``ValueError`` naming the leaves whose label has no transformation."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(labels)
+    unknown = [
+        (tree.leaf_path(path), label) for path, label in flat if label not in known
+    ]
+    if not unknown:
+        return
+    listed = ", ".join(f"{path}: {label!r}" for path, label in unknown[:8])
+    more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+    noun = "label has" if len(unknown) == 1 else "labels have"
+    raise ValueError(
+        f"{call}: {len(unknown)} param {noun} no transformation "
+        f"({listed}{more}). The transforms are labelled "
+        f"{sorted(map(repr, known))}. Add a transformation for each missing "
+        "label, or fix the labels."
+    )
+
+
+def partition(
+    transforms: Mapping[Hashable, GradientTransformation],
+    param_labels: Any | Callable[[Any], Any],
+    *,
+    mask_compatible_extra_args: bool = False,
+) -> GradientTransformationExtraArgs:
+    """Apply a different transformation to each labelled group of params.
+
+    Each leaf of the params carries a label, and the transformation under
+    that label in ``transforms`` updates it. Each transformation keeps
+    state only for its own leaves (through ``masked``). To leave a group
+    untouched use ``set_to_zero()``, or ``freeze``.
+
+    Args:
+        transforms: A mapping from labels to transformations. Labels that no
+            leaf carries are allowed.
+        param_labels: A pytree of labels with the structure of the params
+            (or a prefix of it, where one label covers a subtree), or a
+            function of the params that returns one. ``update`` calls the
+            function on the updates.
+        mask_compatible_extra_args: Also split the extra keyword arguments
+            of ``update`` whose structure matches the params, so that each
+            group sees its own part.
+
+    Returns:
+        A ``GradientTransformationExtraArgs`` with a ``PartitionState``.
+
+    Raises:
+        ValueError: From ``init`` or ``update``, when a leaf's label is not a
+            key of ``transforms``. The message names the leaf paths.
+
+    Examples:
+        >>> import jax.numpy as jnp
+        >>> import optgrad
+        >>> params = {"w": jnp.ones(2), "b": jnp.ones(2)}
+        >>> tx = optgrad.partition(
+        ...     {"fast": optgrad.sgd(1.0), "slow": optgrad.sgd(0.1)},
+        ...     {"w": "fast", "b": "slow"})
+        >>> updates, _ = tx.update(params, tx.init(params), params)
+        >>> updates["w"].tolist(), updates["b"].tolist()
+        ([-1.0, -1.0], [-0.10000000149011612, -0.10000000149011612])
+    """
+    if not isinstance(transforms, Mapping):
+        raise TypeError(
+            "partition(transforms=...) must be a mapping from labels to "
+            f"transformations, got {type(transforms).__name__}."
+        )
+    for label, tx in transforms.items():
+        if not isinstance(tx, GradientTransformation):
+            raise TypeError(
+                f"partition(transforms=...) maps label {label!r} to "
+                f"{type(tx).__name__}, not to a gradient transformation."
+            )
+    members = {label: with_extra_args_support(tx) for label, tx in transforms.items()}
+
+    def group_masks(labels):
+        return {
+            label: jax.tree.map(lambda leaf_label, g=label: leaf_label == g, labels)
+            for label in members
+        }
+
+    def wrap(label, mask):
+        return masked(
+            members[label], mask, mask_compatible_extra_args=mask_compatible_extra_args
+        )
+
+    def init_fn(params):
+        labels = _resolve_labels("partition.init", param_labels, params)
+        _check_labels("partition.init", labels, members)
+        masks = group_masks(labels)
+        return PartitionState(
+            {label: wrap(label, masks[label]).init(params) for label in members}
+        )
+
+    def update_fn(updates, state, params=None, **extra_args):
+        labels = _resolve_labels("partition.update", param_labels, updates)
+        _check_labels("partition.update", labels, members)
+        masks = group_masks(labels)
+        inner_states = {}
+        for label in members:
+            updates, inner_states[label] = wrap(label, masks[label]).update(
+                updates, state.inner_states[label], params, **extra_args
+            )
+        return updates, PartitionState(inner_states)
+
+    return GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+# optax 0.2.8 still exports ``partition`` under these older names.
+multi_transform = partition
+MultiTransformState = PartitionState
