@@ -512,3 +512,29 @@ def test_import_needs_no_optional_packages():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "[]"
+
+
+def test_fit_feeds_loss_to_reduce_on_plateau():
+    # The loss value is always 1 while its gradient is 1, so the monitored
+    # value never improves and the plateau transform halves the step size
+    # after every `patience` stalled steps.
+    def flat_loss(params, batch):
+        del batch
+        return jax.lax.stop_gradient(1.0 - params["w"]) + params["w"]
+
+    optimizer = optgrad.chain(
+        optgrad.sgd(0.1), optgrad.reduce_on_plateau(factor=0.5, patience=2)
+    )
+    _, history = fit(
+        flat_loss,
+        {"w": jnp.zeros(())},
+        optimizer,
+        {"x": jnp.zeros((4, 1))},
+        epochs=8,
+        key=None,
+        progress=False,
+    )
+    np.testing.assert_allclose(history.loss, 1.0)
+    assert history.update_norm[0] == pytest.approx(0.1)
+    assert history.update_norm[-1] < 0.1
+    assert np.all(np.diff(history.update_norm) <= 0)

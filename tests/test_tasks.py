@@ -299,3 +299,17 @@ def test_optimizer_names_cover_the_common_ones():
     assert set(tasks.COMMON_OPTIMIZERS) <= set(tasks.optimizer_names())
     assert "lbfgs" in tasks.optimizer_names()
     assert optgrad.tasks is tasks
+
+
+def test_plateau_schedule_halves_after_three_stalled_epochs():
+    optimizer = tasks.build_optimizer(
+        "sgd", 0.1, "plateau", steps_per_epoch=1, epochs=10
+    )
+    params = jnp.zeros(())
+    state = optimizer.init(params)
+    steps = []
+    for _ in range(6):
+        updates, state = optimizer.update(jnp.ones(()), state, params, value=1.0)
+        steps.append(-float(updates))
+    # The first value sets the best; three stalled epochs follow it.
+    np.testing.assert_allclose(steps, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05], rtol=1e-6)
