@@ -17,6 +17,7 @@ Usage:
 """
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -31,7 +32,7 @@ from optgrad.training import Callback, fit
 
 def init_mlp(key: jax.Array, sizes: list[int]) -> list[dict[str, jax.Array]]:
     params = []
-    for size_in, size_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for size_in, size_out in itertools.pairwise(sizes):
         key, subkey = jax.random.split(key)
         scale = 1.0 / np.sqrt(size_in)
         weights = jax.random.uniform(
@@ -132,9 +133,8 @@ def main() -> None:
         f"jax {jax.__version__}, {jax.devices()[0].platform}, "
         f"{data['y'].shape[0]} training examples, median of {epochs} epochs"
     )
-    print(
-        f"{'batch':>6} {'steps':>6} {'fit epoch ms':>13} {'loop epoch ms':>14} {'ratio':>6}"
-    )
+    columns = ("batch", "steps", "fit epoch ms", "loop epoch ms", "ratio")
+    print("{:>6} {:>6} {:>13} {:>14} {:>6}".format(*columns))
     for batch_size in batch_sizes:
         fit_seconds, loop_seconds, steps = measure(batch_size, epochs, data)
         print(
