@@ -1,7 +1,7 @@
 """Data of the built-in tasks: scikit-learn's bundled data sets and fixed splits.
 
 Every data set here is read from files installed with scikit-learn; nothing
-is downloaded. Splits are fixed (``SPLIT_SEED``), so every run of a task sees
+is downloaded. Splits are fixed (``SPLIT_SEED``), so every run of a task uses
 the same train, validation and test examples.
 """
 
@@ -102,7 +102,7 @@ def tabular_splits(
         classes: The number of classes, stored in ``info`` for models with
             one output per class.
         standardize_targets: Also standardize the targets on the training
-            split (for regression); ``info`` then holds ``"target_mean"``
+            split (for regression); ``info`` then contains ``"target_mean"``
             and ``"target_scale"``.
     """
     train, validation, test = split_indices(len(targets), targets if stratify else None)

@@ -45,8 +45,8 @@ def _digit_strings(
 
     Returns the data and the indices of the images used. The data has
     columns as time steps: ``x`` is ``[count, 48, 8]``. ``labels`` holds the
-    digit classes shifted by one (0 is the CTC blank), padded to 5 with 0,
-    and ``label_paddings`` is 1.0 on the padding.
+    digit classes shifted by one (0 is the CTC blank), padded to 5 with 0.
+    ``label_paddings`` is 1.0 on the padding.
     """
     rng = np.random.default_rng(seed)
     x = np.zeros((count, STRING_WIDTH, 8), np.float32)

@@ -5,7 +5,7 @@ when a model is built.
 
 The image models compute their convolutions as a dense layer over patches
 (the shifted copies of the input stacked along the feature axis) rather than
-with ``nnx.Conv``. The two are the same function, but on CPU with jax 0.10.2
+with ``nnx.Conv``. The two are the same function. On CPU with jax 0.10.2, though,
 XLA runs the weight gradient of ``lax.conv_general_dilated`` about 40 times
 slower inside a ``lax.scan`` than outside it (80 ms against 2 ms per step for
 a 1-D convolution of 64 channels over 48 positions, batch 64, measured on a
@@ -42,7 +42,7 @@ def _shifted_1d(x: jax.Array, width: int) -> jax.Array:
     """Stack ``width`` shifted copies of ``[batch, length, features]`` inputs.
 
     Zero padding keeps the length ("SAME" padding), so position ``t`` of the
-    result holds the inputs at ``t - width // 2`` to ``t + (width - 1) // 2``.
+    result contains the inputs at ``t - width // 2`` to ``t + (width - 1) // 2``.
     """
     before = width // 2
     after = width - 1 - before

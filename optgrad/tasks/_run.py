@@ -88,11 +88,11 @@ def build_optimizer(
     Args:
         name: One of ``optimizer_names()``.
         learning_rate: The peak learning rate (``None`` only for L-BFGS).
-        schedule: One of ``SCHEDULES``. ``cosine`` decays to 0 over the run,
-            ``warmup-cosine`` rises linearly over the first 5% of the steps
-            and then decays to 0, ``exponential`` decays to 1% of the peak,
-            and ``plateau`` halves the updates when the mean training loss
-            of an epoch has not improved for 3 epochs.
+        schedule: One of ``SCHEDULES``. ``cosine`` decays to 0 over the
+            run. ``warmup-cosine`` rises linearly over the first 5% of the
+            steps and then decays to 0. ``exponential`` decays to 1% of the
+            peak. ``plateau`` halves the updates after 3 epochs in a row
+            whose mean training loss did not improve on the best.
         steps_per_epoch: Optimizer steps in one epoch.
         epochs: Epochs in the run.
 

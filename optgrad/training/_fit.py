@@ -45,9 +45,10 @@ def fit(
     For mini-batches, epoch ``e`` (from 0) visits the examples in the order
     ``jax.random.permutation(jax.random.fold_in(key, e), n)``, so the same
     key gives the same result bit for bit. When ``n`` is not a multiple of
-    ``k`` the last ``n % k`` examples of that order form one smaller batch,
-    whose step uses the mean loss over exactly those examples; pass
-    ``drop_remainder=True`` to skip them instead.
+    ``k`` the last ``n % k`` examples of that order form one smaller batch.
+    Its step uses the mean loss over exactly those examples, so no padding
+    enters the loss or the gradient. Pass ``drop_remainder=True`` to skip
+    them instead.
 
     Args:
         loss_fn: ``loss_fn(params, batch)`` returns the mean loss over the

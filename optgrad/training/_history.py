@@ -8,7 +8,7 @@ import numpy as np
 
 @dataclasses.dataclass
 class History:
-    """What ``fit`` measured, as NumPy arrays and lists on the host.
+    """The measurements of a ``fit`` run, as NumPy arrays and lists on the host.
 
     Attributes:
         loss: Training loss of every step, in order (float32, one per step).

@@ -1,4 +1,4 @@
-"""How ``fit`` sees what it trains: a plain pytree of params or a Flax NNX module.
+"""Adapters for what ``fit`` trains: a plain pytree of params or a Flax NNX module.
 
 Both kinds are handled through one small interface. ``split`` turns the
 user's object into the arrays the optimizer updates (``trainable``) and the

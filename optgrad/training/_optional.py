@@ -1,4 +1,4 @@
-"""Imports of the optional packages, each with an error that says how to install it.
+"""Imports of the optional packages, each with an error that tells how to install it.
 
 The core of optgrad depends on JAX only. Flax, scikit-learn, matplotlib and
 tqdm come with the ``tasks`` extra and are imported here, at the moment a
@@ -40,7 +40,7 @@ def is_nnx_module(value: Any) -> bool:
     """Tell whether ``value`` is a Flax NNX module without importing Flax.
 
     A module instance can only exist once Flax has been imported, so when
-    ``flax.nnx`` is not in ``sys.modules`` the answer is no.
+    ``flax.nnx`` is not in ``sys.modules`` this returns ``False``.
     """
     nnx = sys.modules.get("flax.nnx")
     return nnx is not None and isinstance(value, nnx.Module)

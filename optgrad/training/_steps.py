@@ -20,7 +20,7 @@ EXTRA_ARG_NAMES = ("value", "grad", "value_fn")
 
 @dataclasses.dataclass(frozen=True)
 class BatchPlan:
-    """How one epoch cuts the data into batches.
+    """The batches of one epoch: their number, size and order.
 
     Attributes:
         num_examples: Examples in the data.
@@ -127,7 +127,7 @@ def make_step(
 ) -> Callable:
     """Build ``step(carry, batch) -> (carry, record)`` for one optimizer update.
 
-    ``carry`` is ``(trainable, rest, opt_state)``. ``record`` holds the loss,
+    ``carry`` is ``(trainable, rest, opt_state)``. ``record`` contains the loss,
     the gradient and update norms and the scalar auxiliary values.
     """
 
