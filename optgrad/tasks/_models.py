@@ -90,13 +90,16 @@ class PatchConv2D(nnx.Module):
 class StringReader(nnx.Module):
     """Per-column class scores for a row of digits: three 1-D convolutions.
 
+    The convolutions are 7, 5 and 3 columns wide, so each score sees 13
+    columns: a whole 8-column digit and parts of its neighbours.
+
     Input ``[batch, columns, 8]`` (each column of the 8-pixel-high canvas is
     one time step), output ``[batch, columns, 11]``: the CTC blank (index 0)
     and the digits 0 to 9 (indices 1 to 10).
     """
 
-    def __init__(self, *, rngs: nnx.Rngs, features: int = 64):
-        self.first = PatchConv1D(8, features, 5, rngs=rngs)
+    def __init__(self, *, rngs: nnx.Rngs, features: int = 96):
+        self.first = PatchConv1D(8, features, 7, rngs=rngs)
         self.second = PatchConv1D(features, features, 5, rngs=rngs)
         self.scores = PatchConv1D(features, 11, 3, rngs=rngs)
 

@@ -228,7 +228,7 @@ _register(
     Task(
         name="digit-strings",
         data="1 to 5 digit images side by side on an 8x48 canvas",
-        model="three 1-D convolutions over the columns, 11 scores per column",
+        model="1-D convolutions over the columns (widths 7, 5, 3), 11 scores each",
         losses={"ctc": _objectives.ctc},
         metric="sequence_accuracy",
         metric_fn=_objectives.sequence_accuracy,
