@@ -225,6 +225,17 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _available(optimizer: str) -> bool:
+    """Tell whether this installation of optgrad can build ``optimizer``."""
+    from optgrad import tasks
+
+    try:
+        tasks.build_optimizer(optimizer, 0.1, "constant", steps_per_epoch=1, epochs=1)
+    except AttributeError:
+        return False
+    return True
+
+
 def _comparison_configs(
     prog: str, args: argparse.Namespace, task: Any
 ) -> list[tuple[str, Any]]:
@@ -236,7 +247,10 @@ def _comparison_configs(
     elif args.batch_sizes is not None or args.optimizer is not None:
         optimizers = [base.optimizer]
     else:
-        optimizers = list(tasks.COMMON_OPTIMIZERS)
+        optimizers = [name for name in tasks.COMMON_OPTIMIZERS if _available(name)]
+        missing = [name for name in tasks.COMMON_OPTIMIZERS if name not in optimizers]
+        if missing:
+            print(f"skipping {', '.join(missing)}: not in this installation of optgrad")
     if args.batch_sizes is not None:
         batch_sizes = [
             _batch_size(prog, "--batch-sizes", text)
