@@ -1,6 +1,7 @@
 """Shared test helpers: tolerances, tree comparison and reference mode."""
 
 import contextlib
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -103,6 +104,30 @@ class Case:
         return f"{self.name}({args})"
 
 
+class MatricesOnly:
+    """A weight-decay mask function that selects leaves of two or more dims.
+
+    A class rather than a lambda, so that test ids stay the same across runs.
+    """
+
+    def __call__(self, params):
+        return jax.tree.map(lambda x: x.ndim > 1, params)
+
+    def __repr__(self):
+        return "matrices_only"
+
+
+class DeprecatedInOptaxCase(Case):
+    """A case whose optax factory emits a ``DeprecationWarning`` when called."""
+
+    def build(self, library):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return super().build(library)
+
+
+MATRICES_ONLY = MatricesOnly()
+
 OPTIMIZER_CASES = [
     Case("sgd", {"learning_rate": 1e-2}),
     Case("sgd", {"learning_rate": 1e-2, "momentum": 0.9}),
@@ -110,8 +135,97 @@ OPTIMIZER_CASES = [
     Case("adam", {"learning_rate": 1e-2}),
     Case("adam", {"learning_rate": 3e-2, "b1": 0.5, "b2": 0.9, "eps": 1e-3}),
     Case("adam", {"learning_rate": 1e-2, "nesterov": True, "eps_root": 1e-8}),
+    Case("adamw", {"learning_rate": 1e-2, "weight_decay": 0.1}),
+    Case(
+        "adamw",
+        {
+            "learning_rate": 3e-2,
+            "b1": 0.8,
+            "b2": 0.95,
+            "weight_decay": 0.05,
+            "mask": MATRICES_ONLY,
+        },
+    ),
+    Case("nadam", {"learning_rate": 1e-2}),
+    Case("nadam", {"learning_rate": 3e-2, "b1": 0.8, "eps_root": 1e-8}),
+    Case("nadamw", {"learning_rate": 1e-2, "weight_decay": 0.2}),
+    Case("nadamw", {"learning_rate": 1e-2, "weight_decay": 0.1, "mask": MATRICES_ONLY}),
+    Case("amsgrad", {"learning_rate": 1e-2}),
+    Case(
+        "amsgrad",
+        {
+            "learning_rate": 3e-2,
+            "bias_correction_mu": False,
+            "bias_correction_nu": False,
+        },
+    ),
+    Case("adamax", {"learning_rate": 1e-2}),
+    Case("adamax", {"learning_rate": 3e-2, "b1": 0.8, "b2": 0.99}),
+    Case("adamaxw", {"learning_rate": 1e-2, "weight_decay": 0.1}),
+    Case(
+        "adamaxw", {"learning_rate": 1e-2, "weight_decay": 0.2, "mask": MATRICES_ONLY}
+    ),
+    Case("adan", {"learning_rate": 1e-2}),
+    Case(
+        "adan",
+        {
+            "learning_rate": 3e-2,
+            "b1": 0.9,
+            "b2": 0.8,
+            "b3": 0.95,
+            "weight_decay": 0.1,
+            "mask": MATRICES_ONLY,
+        },
+    ),
+    Case("adabelief", {"learning_rate": 1e-2}),
+    Case(
+        "adabelief",
+        {"learning_rate": 1e-2, "nesterov": True, "eps": 1e-8, "eps_root": 0.0},
+    ),
+    Case("lion", {"learning_rate": 1e-2}),
+    Case(
+        "lion",
+        {"learning_rate": 1e-2, "b1": 0.8, "weight_decay": 0.3, "mask": MATRICES_ONLY},
+    ),
+    Case("radam", {"learning_rate": 1e-2}),
+    Case("radam", {"learning_rate": 1e-2, "threshold": 4.0, "nesterov": True}),
+    Case("yogi", {"learning_rate": 1e-2}),
+    Case("yogi", {"learning_rate": 3e-2, "b1": 0.8, "eps": 1e-4}),
+    # optax's novograd takes no mask; the mask is tested in test_novograd.py.
+    Case("novograd", {"learning_rate": 1e-2}),
+    Case(
+        "novograd",
+        {"learning_rate": 3e-2, "b1": 0.8, "b2": 0.5, "weight_decay": 0.05},
+    ),
+    Case("noisy_sgd", {"learning_rate": 1e-2, "key": 0}),
+    Case("noisy_sgd", {"learning_rate": 1e-2, "eta": 0.1, "gamma": 1.0, "key": 42}),
+    DeprecatedInOptaxCase("optimistic_adam", {"learning_rate": 1e-2}),
+    DeprecatedInOptaxCase(
+        "optimistic_adam", {"learning_rate": 1e-2, "optimism": 0.05, "nesterov": False}
+    ),
+    Case("optimistic_adam_v2", {"learning_rate": 1e-2}),
+    Case(
+        "optimistic_adam_v2",
+        {"learning_rate": 1e-2, "alpha": 1.0, "beta": 0.5, "b1": 0.8},
+    ),
+    Case("lbfgs", {"learning_rate": 0.1, "linesearch": None}),
+    Case("lbfgs", {"learning_rate": 0.05, "memory_size": 3, "linesearch": None}),
 ]
 
 
 def case_id(case):
     return repr(case)
+
+
+def run_transform(tx, params, grads_sequence):
+    """Apply ``tx`` to each gradient tree in turn with one jitted ``update``.
+
+    Returns the list of updates and the final state.
+    """
+    update = jax.jit(tx.update)
+    state = tx.init(params)
+    outputs = []
+    for grads in grads_sequence:
+        updates, state = update(grads, state, params)
+        outputs.append(updates)
+    return outputs, state

@@ -127,7 +127,7 @@ def test_unitwise_norm_numpy_and_axis():
 
 
 def test_unitwise_norm_rejects_rank_six():
-    with pytest.raises(ValueError, match=r"shape \(2, 2, 2, 2, 2, 2\)\. Pass axis"):
+    with pytest.raises(ValueError, match=r"shape \(2, 2, 2, 2, 2, 2\).*Pass axis"):
         optgrad.transforms.unitwise_norm(jnp.ones((2,) * 6))
 
 

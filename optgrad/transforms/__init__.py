@@ -11,6 +11,24 @@ from optgrad.transforms._accumulation import skip_large_updates as skip_large_up
 from optgrad.transforms._accumulation import skip_not_finite as skip_not_finite
 from optgrad.transforms._adam import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms._adam import scale_by_adam as scale_by_adam
+from optgrad.transforms._adam_variants import ScaleByAmsgradState as ScaleByAmsgradState
+from optgrad.transforms._adam_variants import ScaleByBeliefState as ScaleByBeliefState
+from optgrad.transforms._adam_variants import scale_by_adamax as scale_by_adamax
+from optgrad.transforms._adam_variants import scale_by_amsgrad as scale_by_amsgrad
+from optgrad.transforms._adam_variants import scale_by_belief as scale_by_belief
+from optgrad.transforms._adam_variants import scale_by_radam as scale_by_radam
+from optgrad.transforms._adam_variants import scale_by_yogi as scale_by_yogi
+from optgrad.transforms._adan import ScaleByAdanState as ScaleByAdanState
+from optgrad.transforms._adan import scale_by_adan as scale_by_adan
+from optgrad.transforms._clipping import AdaptiveGradClipState as AdaptiveGradClipState
+from optgrad.transforms._clipping import ClipByGlobalNormState as ClipByGlobalNormState
+from optgrad.transforms._clipping import ClipState as ClipState
+from optgrad.transforms._clipping import adaptive_grad_clip as adaptive_grad_clip
+from optgrad.transforms._clipping import clip as clip
+from optgrad.transforms._clipping import clip_by_block_rms as clip_by_block_rms
+from optgrad.transforms._clipping import clip_by_global_norm as clip_by_global_norm
+from optgrad.transforms._clipping import unitwise_clip as unitwise_clip
+from optgrad.transforms._clipping import unitwise_norm as unitwise_norm
 from optgrad.transforms._combining import MultiTransformState as MultiTransformState
 from optgrad.transforms._combining import PartitionState as PartitionState
 from optgrad.transforms._combining import chain as chain
@@ -30,9 +48,19 @@ from optgrad.transforms._conditionality import conditionally_mask as conditional
 from optgrad.transforms._conditionality import (
     conditionally_transform as conditionally_transform,
 )
+from optgrad.transforms._constraints import (
+    NonNegativeParamsState as NonNegativeParamsState,
+)
+from optgrad.transforms._constraints import ZeroNansState as ZeroNansState
+from optgrad.transforms._constraints import (
+    keep_params_nonnegative as keep_params_nonnegative,
+)
+from optgrad.transforms._constraints import zero_nans as zero_nans
 from optgrad.transforms._freezing import freeze as freeze
 from optgrad.transforms._freezing import selective_transform as selective_transform
 from optgrad.transforms._layouts import flatten as flatten
+from optgrad.transforms._lion import ScaleByLionState as ScaleByLionState
+from optgrad.transforms._lion import scale_by_lion as scale_by_lion
 from optgrad.transforms._lookahead import LookaheadParams as LookaheadParams
 from optgrad.transforms._lookahead import LookaheadState as LookaheadState
 from optgrad.transforms._lookahead import lookahead as lookahead
@@ -51,14 +79,20 @@ from optgrad.transforms._monitoring import measure_with_ema as measure_with_ema
 from optgrad.transforms._monitoring import monitor as monitor
 from optgrad.transforms._monitoring import snapshot as snapshot
 from optgrad.transforms._monitoring import track_norms as track_norms
+from optgrad.transforms._noise import AddNoiseState as AddNoiseState
+from optgrad.transforms._noise import add_noise as add_noise
+from optgrad.transforms._normalizing import centralize as centralize
+from optgrad.transforms._normalizing import (
+    normalize_by_update_norm as normalize_by_update_norm,
+)
+from optgrad.transforms._novograd import ScaleByNovogradState as ScaleByNovogradState
+from optgrad.transforms._novograd import scale_by_novograd as scale_by_novograd
 from optgrad.transforms._per_example import (
     per_example_global_norm_clip as per_example_global_norm_clip,
 )
 from optgrad.transforms._per_example import (
     per_example_layer_norm_clip as per_example_layer_norm_clip,
 )
-from optgrad.transforms._per_example import unitwise_clip as unitwise_clip
-from optgrad.transforms._per_example import unitwise_norm as unitwise_norm
 from optgrad.transforms._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
 from optgrad.transforms._plateau import reduce_on_plateau as reduce_on_plateau
 from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState

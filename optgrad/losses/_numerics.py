@@ -1,0 +1,63 @@
+"""Numerical building blocks shared by the losses.
+
+The softmax helpers treat a logit of ``-inf`` as a class with probability
+0, including the case where every logit of a slice is ``-inf``, and keep
+their gradients finite there. ``jax.nn.log_softmax`` returns NaN for such
+a slice and a NaN gradient.
+"""
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def log_softmax(logits: jax.Array, axes: tuple[int, ...]) -> jax.Array:
+    """Return the log-softmax over ``axes``, ``-inf`` for ``-inf`` logits.
+
+    The maximum is subtracted first and kept constant for the gradient, or 0
+    is subtracted where it is not finite. The log of the sum of exponentials
+    is replaced by 0 where the sum is 0 (every logit ``-inf``), so that its
+    gradient stays finite.
+    """
+    shift = lax.stop_gradient(jnp.max(logits, axis=axes, keepdims=True))
+    shift = jnp.where(jnp.isfinite(shift), shift, jnp.zeros_like(shift))
+    shifted = logits - shift
+    total = jnp.sum(jnp.exp(shifted), axis=axes, keepdims=True)
+    log_total = jnp.log(jnp.where(total > 0, total, jnp.ones_like(total)))
+    return shifted - log_total
+
+
+def cross_entropy_terms(labels: jax.Array, log_probs: jax.Array) -> jax.Array:
+    """Return ``labels * log_probs`` with ``0 * log(0)`` taken as 0.
+
+    Where a label is 0 and its log-probability is ``-inf``, the term and its
+    gradients are 0. Elsewhere the gradient with respect to the labels is
+    ``log_probs``, as the plain product gives.
+    """
+    impossible = (labels == 0) & (log_probs == -jnp.inf)
+    safe_log_probs = jnp.where(impossible, jnp.zeros_like(log_probs), log_probs)
+    return labels * safe_log_probs
+
+
+def class_indices(labels: jax.Array, num_classes: int) -> tuple[jax.Array, jax.Array]:
+    """Return ``(index, valid)`` for integer labels of ``num_classes`` classes.
+
+    ``index`` is the labels clipped into ``[0, num_classes)``, safe for
+    indexing, and ``valid`` flags the labels that were in range.
+    """
+    valid = (labels >= 0) & (labels < num_classes)
+    index = jnp.clip(labels, 0, num_classes - 1)
+    return index, valid
+
+
+def take_class(scores: jax.Array, index: jax.Array) -> jax.Array:
+    """Return ``scores[..., index]`` per example, for in-range ``index``."""
+    picked = jnp.take_along_axis(
+        scores, index[..., None], axis=-1, mode="promise_in_bounds"
+    )
+    return picked[..., 0]
+
+
+def nan_where_invalid(values: jax.Array, valid: jax.Array) -> jax.Array:
+    """Return ``values`` with NaN where ``valid`` is False."""
+    return jnp.where(valid, values, jnp.full_like(values, jnp.nan))
