@@ -235,6 +235,15 @@ def test_resolve_learning_rate():
     assert resolve(task, explicit) == 0.5
 
 
+def test_train_diabetes_with_full_batch_lbfgs():
+    config = tasks.TrainConfig("lbfgs", None, "constant", None, 20)
+    result = tasks.train("diabetes", config)
+    assert result.history.num_steps == 20
+    # Least squares solved exactly gives the LinearRegression R^2.
+    expected = tasks.linear_regression_r2(tasks.get_task("diabetes").load())
+    assert result.metrics["test_r2"] == pytest.approx(expected, abs=2e-3)
+
+
 def test_train_rejects_lbfgs_with_mini_batches():
     config = tasks.TrainConfig(optimizer="lbfgs", batch_size=32, epochs=1)
     with pytest.raises(ValueError, match="lbfgs needs the whole training split"):
