@@ -100,6 +100,13 @@ def fit(
         ``use_running_average=True`` set on the submodules that have them,
         so dropout is off and batch normalization uses running statistics.
 
+        On CPU with jax 0.10.2, XLA computes the weight gradient of a
+        convolution (``lax.conv_general_dilated``, ``nnx.Conv``) inside a
+        ``lax.scan`` tens of times slower than in a single jitted step, so
+        convolutional models can train slower here than in a Python loop.
+        The built-in image tasks write their convolutions as dense layers on
+        patches for this reason (``optgrad.tasks._models``).
+
     Examples:
         >>> import jax, jax.numpy as jnp
         >>> import optgrad
