@@ -62,12 +62,18 @@ from optgrad.optimizers import ScaleByLBFGSState as ScaleByLBFGSState
 from optgrad.optimizers import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
 from optgrad.optimizers import ZoomLinesearchInfo as ZoomLinesearchInfo
 from optgrad.optimizers import adabelief as adabelief
+from optgrad.optimizers import adadelta as adadelta
+from optgrad.optimizers import adafactor as adafactor
+from optgrad.optimizers import adagrad as adagrad
 from optgrad.optimizers import adam as adam
 from optgrad.optimizers import adamax as adamax
 from optgrad.optimizers import adamaxw as adamaxw
 from optgrad.optimizers import adamw as adamw
 from optgrad.optimizers import adan as adan
 from optgrad.optimizers import amsgrad as amsgrad
+from optgrad.optimizers import fromage as fromage
+from optgrad.optimizers import lamb as lamb
+from optgrad.optimizers import lars as lars
 from optgrad.optimizers import lbfgs as lbfgs
 from optgrad.optimizers import lion as lion
 from optgrad.optimizers import nadam as nadam
@@ -76,13 +82,22 @@ from optgrad.optimizers import noisy_sgd as noisy_sgd
 from optgrad.optimizers import novograd as novograd
 from optgrad.optimizers import optimistic_adam as optimistic_adam
 from optgrad.optimizers import optimistic_adam_v2 as optimistic_adam_v2
+from optgrad.optimizers import (
+    optimistic_gradient_descent as optimistic_gradient_descent,
+)
+from optgrad.optimizers import polyak_sgd as polyak_sgd
 from optgrad.optimizers import radam as radam
+from optgrad.optimizers import rmsprop as rmsprop
+from optgrad.optimizers import rprop as rprop
 from optgrad.optimizers import (
     scale_by_backtracking_linesearch as scale_by_backtracking_linesearch,
 )
 from optgrad.optimizers import scale_by_lbfgs as scale_by_lbfgs
 from optgrad.optimizers import scale_by_zoom_linesearch as scale_by_zoom_linesearch
 from optgrad.optimizers import sgd as sgd
+from optgrad.optimizers import sign_sgd as sign_sgd
+from optgrad.optimizers import signum as signum
+from optgrad.optimizers import sm3 as sm3
 from optgrad.optimizers import value_and_grad_from_state as value_and_grad_from_state
 from optgrad.optimizers import yogi as yogi
 from optgrad.schedules import InjectHyperparamsState as InjectHyperparamsState
@@ -124,6 +139,7 @@ from optgrad.transforms import (
     ConditionallyTransformState as ConditionallyTransformState,
 )
 from optgrad.transforms import EmaState as EmaState
+from optgrad.transforms import FactoredState as FactoredState
 from optgrad.transforms import LookaheadParams as LookaheadParams
 from optgrad.transforms import LookaheadState as LookaheadState
 from optgrad.transforms import MaskedNode as MaskedNode
@@ -135,13 +151,20 @@ from optgrad.transforms import MultiTransformState as MultiTransformState
 from optgrad.transforms import NonNegativeParamsState as NonNegativeParamsState
 from optgrad.transforms import PartitionState as PartitionState
 from optgrad.transforms import ReduceLROnPlateauState as ReduceLROnPlateauState
+from optgrad.transforms import ScaleByAdaDeltaState as ScaleByAdaDeltaState
 from optgrad.transforms import ScaleByAdamState as ScaleByAdamState
 from optgrad.transforms import ScaleByAdanState as ScaleByAdanState
 from optgrad.transforms import ScaleByAmsgradState as ScaleByAmsgradState
 from optgrad.transforms import ScaleByBeliefState as ScaleByBeliefState
 from optgrad.transforms import ScaleByLionState as ScaleByLionState
 from optgrad.transforms import ScaleByNovogradState as ScaleByNovogradState
+from optgrad.transforms import ScaleByRmsState as ScaleByRmsState
+from optgrad.transforms import ScaleByRpropState as ScaleByRpropState
+from optgrad.transforms import ScaleByRssState as ScaleByRssState
+from optgrad.transforms import ScaleByRStdDevState as ScaleByRStdDevState
 from optgrad.transforms import ScaleByScheduleState as ScaleByScheduleState
+from optgrad.transforms import ScaleBySM3State as ScaleBySM3State
+from optgrad.transforms import ScaleByTrustRatioState as ScaleByTrustRatioState
 from optgrad.transforms import ScaleState as ScaleState
 from optgrad.transforms import ShouldSkipUpdateFunction as ShouldSkipUpdateFunction
 from optgrad.transforms import SnapshotState as SnapshotState
@@ -180,16 +203,34 @@ from optgrad.transforms import (
 )
 from optgrad.transforms import reduce_on_plateau as reduce_on_plateau
 from optgrad.transforms import scale as scale
+from optgrad.transforms import scale_by_adadelta as scale_by_adadelta
 from optgrad.transforms import scale_by_adam as scale_by_adam
 from optgrad.transforms import scale_by_adamax as scale_by_adamax
 from optgrad.transforms import scale_by_adan as scale_by_adan
 from optgrad.transforms import scale_by_amsgrad as scale_by_amsgrad
 from optgrad.transforms import scale_by_belief as scale_by_belief
+from optgrad.transforms import (
+    scale_by_distance_over_gradients as scale_by_distance_over_gradients,
+)
+from optgrad.transforms import scale_by_factored_rms as scale_by_factored_rms
 from optgrad.transforms import scale_by_learning_rate as scale_by_learning_rate
 from optgrad.transforms import scale_by_lion as scale_by_lion
 from optgrad.transforms import scale_by_novograd as scale_by_novograd
+from optgrad.transforms import (
+    scale_by_optimistic_gradient as scale_by_optimistic_gradient,
+)
+from optgrad.transforms import scale_by_param_block_norm as scale_by_param_block_norm
+from optgrad.transforms import scale_by_param_block_rms as scale_by_param_block_rms
+from optgrad.transforms import scale_by_polyak as scale_by_polyak
 from optgrad.transforms import scale_by_radam as scale_by_radam
+from optgrad.transforms import scale_by_rms as scale_by_rms
+from optgrad.transforms import scale_by_rprop as scale_by_rprop
+from optgrad.transforms import scale_by_rss as scale_by_rss
 from optgrad.transforms import scale_by_schedule as scale_by_schedule
+from optgrad.transforms import scale_by_sign as scale_by_sign
+from optgrad.transforms import scale_by_sm3 as scale_by_sm3
+from optgrad.transforms import scale_by_stddev as scale_by_stddev
+from optgrad.transforms import scale_by_trust_ratio as scale_by_trust_ratio
 from optgrad.transforms import scale_by_yogi as scale_by_yogi
 from optgrad.transforms import selective_transform as selective_transform
 from optgrad.transforms import skip_large_updates as skip_large_updates

@@ -222,6 +222,7 @@ def test_train_csv_writes_json_and_png(tmp_path, capsys):
     assert status == 0, err
     assert "test r2" in out
     assert "steps/s" in out
+
     record = json.loads(json_path.read_text())
     assert record["command"] == "train"
     assert record["data"] == {"csv": data, "target": "y", "kind": "regression"}
@@ -245,6 +246,7 @@ def test_train_csv_writes_json_and_png(tmp_path, capsys):
     } <= set(metrics)
     assert "target" not in metrics
     assert record["meets_target"] is None
+
     history = record["history"]
     assert history["epoch"] == [1, 2, 3]
     # 36 training rows in batches of 8: 5 steps per epoch.
@@ -302,6 +304,7 @@ def test_compare_writes_sorted_json_and_figure(tmp_path, capsys):
         capsys,
     )
     assert status == 0, err
+
     record = json.loads(json_path.read_text())
     assert record["command"] == "compare"
     labels = [run["label"] for run in record["runs"]]

@@ -544,3 +544,10 @@ def test_fit_feeds_loss_to_reduce_on_plateau():
     assert history.update_norm[0] == pytest.approx(0.1)
     assert history.update_norm[-1] < 0.1
     assert np.all(np.diff(history.update_norm) <= 0)
+
+
+def test_missing_optional_package_names_the_fix():
+    from optgrad.training._optional import import_optional
+
+    with pytest.raises(ImportError, match=r"Plotting needs nosuchpackage.*pip install"):
+        import_optional("nosuchpackage_for_tests", "nosuchpackage", "Plotting")

@@ -17,7 +17,6 @@ from optgrad.optimizers._linesearch import value_dtype
 from optgrad.optimizers._zoom_linesearch import scale_by_zoom_linesearch
 from optgrad.transforms._combining import chain
 from optgrad.transforms._scaling import scale, scale_by_learning_rate
-from optgrad.tree._dtypes import leaf_dtype
 
 
 class ScaleByLBFGSState(NamedTuple):
@@ -38,14 +37,6 @@ class ScaleByLBFGSState(NamedTuple):
     num_stored_pairs: jax.Array
     # int32: the number of pairs left out because s . y was not positive.
     num_skipped_pairs: jax.Array
-
-
-def _stacked_zeros(params: Params, memory_size: int) -> Updates:
-    def leaf(x):
-        dtype = tree.moment_dtype(leaf_dtype(x))
-        return jnp.zeros((memory_size, *jnp.shape(x)), dtype)
-
-    return jax.tree.map(leaf, params)
 
 
 def _entry(memory: Updates, index: jax.Array) -> Updates:
@@ -135,7 +126,7 @@ def scale_by_lbfgs(
 
     def init_fn(params):
         tree.check_float_params(f"{name}.init", params)
-        memory = _stacked_zeros(params, memory_size)
+        memory = tree.stacked_zeros_like(params, memory_size)
         zero = jnp.zeros((), jnp.int32)
         return ScaleByLBFGSState(
             count=zero,

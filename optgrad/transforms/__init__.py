@@ -56,8 +56,28 @@ from optgrad.transforms._constraints import (
     keep_params_nonnegative as keep_params_nonnegative,
 )
 from optgrad.transforms._constraints import zero_nans as zero_nans
+from optgrad.transforms._dog import (
+    ScaleByDistanceOverGradientsState as ScaleByDistanceOverGradientsState,
+)
+from optgrad.transforms._dog import (
+    scale_by_distance_over_gradients as scale_by_distance_over_gradients,
+)
+from optgrad.transforms._factored import FactoredState as FactoredState
+from optgrad.transforms._factored import ScaleBySM3State as ScaleBySM3State
+from optgrad.transforms._factored import scale_by_factored_rms as scale_by_factored_rms
+from optgrad.transforms._factored import scale_by_sm3 as scale_by_sm3
 from optgrad.transforms._freezing import freeze as freeze
 from optgrad.transforms._freezing import selective_transform as selective_transform
+from optgrad.transforms._layerwise import (
+    ScaleByTrustRatioState as ScaleByTrustRatioState,
+)
+from optgrad.transforms._layerwise import (
+    scale_by_param_block_norm as scale_by_param_block_norm,
+)
+from optgrad.transforms._layerwise import (
+    scale_by_param_block_rms as scale_by_param_block_rms,
+)
+from optgrad.transforms._layerwise import scale_by_trust_ratio as scale_by_trust_ratio
 from optgrad.transforms._layouts import flatten as flatten
 from optgrad.transforms._lion import ScaleByLionState as ScaleByLionState
 from optgrad.transforms._lion import scale_by_lion as scale_by_lion
@@ -87,6 +107,12 @@ from optgrad.transforms._normalizing import (
 )
 from optgrad.transforms._novograd import ScaleByNovogradState as ScaleByNovogradState
 from optgrad.transforms._novograd import scale_by_novograd as scale_by_novograd
+from optgrad.transforms._optimistic import (
+    ScaleByOptimisticGradientState as ScaleByOptimisticGradientState,
+)
+from optgrad.transforms._optimistic import (
+    scale_by_optimistic_gradient as scale_by_optimistic_gradient,
+)
 from optgrad.transforms._per_example import (
     per_example_global_norm_clip as per_example_global_norm_clip,
 )
@@ -95,11 +121,27 @@ from optgrad.transforms._per_example import (
 )
 from optgrad.transforms._plateau import ReduceLROnPlateauState as ReduceLROnPlateauState
 from optgrad.transforms._plateau import reduce_on_plateau as reduce_on_plateau
+from optgrad.transforms._polyak import scale_by_polyak as scale_by_polyak
+from optgrad.transforms._rms import ScaleByAdaDeltaState as ScaleByAdaDeltaState
+from optgrad.transforms._rms import ScaleByRmsState as ScaleByRmsState
+from optgrad.transforms._rms import ScaleByRmsWithCountState as ScaleByRmsWithCountState
+from optgrad.transforms._rms import ScaleByRssState as ScaleByRssState
+from optgrad.transforms._rms import ScaleByRStdDevState as ScaleByRStdDevState
+from optgrad.transforms._rms import (
+    ScaleByRStdDevWithCountState as ScaleByRStdDevWithCountState,
+)
+from optgrad.transforms._rms import scale_by_adadelta as scale_by_adadelta
+from optgrad.transforms._rms import scale_by_rms as scale_by_rms
+from optgrad.transforms._rms import scale_by_rss as scale_by_rss
+from optgrad.transforms._rms import scale_by_stddev as scale_by_stddev
 from optgrad.transforms._scaling import ScaleByScheduleState as ScaleByScheduleState
 from optgrad.transforms._scaling import ScaleState as ScaleState
 from optgrad.transforms._scaling import scale as scale
 from optgrad.transforms._scaling import scale_by_learning_rate as scale_by_learning_rate
 from optgrad.transforms._scaling import scale_by_schedule as scale_by_schedule
+from optgrad.transforms._sign import ScaleByRpropState as ScaleByRpropState
+from optgrad.transforms._sign import scale_by_rprop as scale_by_rprop
+from optgrad.transforms._sign import scale_by_sign as scale_by_sign
 from optgrad.transforms._weight_decay import (
     AddDecayedWeightsState as AddDecayedWeightsState,
 )

@@ -46,6 +46,16 @@ def add_decayed_weights(
         _validate.check_non_negative(
             "add_decayed_weights", "weight_decay", weight_decay
         )
+    return add_scaled_params(weight_decay, mask)
+
+
+def add_scaled_params(
+    weight_decay: ScalarOrSchedule, mask: MaskOrFn | None
+) -> GradientTransformation:
+    """Build ``add_decayed_weights`` without checking the sign of the rate.
+
+    ``fromage`` shrinks the params with a negative rate.
+    """
     scheduled = callable(weight_decay)
 
     def init_fn(params):

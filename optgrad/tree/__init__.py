@@ -29,6 +29,7 @@ from optgrad.tree._math import real as real
 from optgrad.tree._math import safe_sqrt as safe_sqrt
 from optgrad.tree._math import scale as scale
 from optgrad.tree._math import size as size
+from optgrad.tree._math import stacked_zeros_like as stacked_zeros_like
 from optgrad.tree._math import sub as sub
 from optgrad.tree._math import sum as sum
 from optgrad.tree._math import update_infinity_moment as update_infinity_moment

@@ -12,6 +12,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from optgrad.tree._dtypes import (
     compute_dtype,
@@ -66,16 +68,18 @@ def _times(scalar: jax.typing.ArrayLike, x: Any) -> jax.Array:
 def vdot(tree_x: Any, tree_y: Any) -> jax.Array:
     """Return the inner product ``sum(conj(x) * y)`` over all leaves.
 
-    Each leaf's product is accumulated at full precision in at least float32.
+    Each leaf's product is summed in at least float32. The sum is taken
+    over the leaf's own shape, not a flattened copy, so sharded leaves are
+    reduced in place rather than gathered.
     """
     flat_x = jax.tree.leaves(tree_x)
     flat_y = jax.tree.structure(tree_x).flatten_up_to(tree_y)
     parts = []
     for x, y in zip(flat_x, flat_y, strict=True):
         dtype = compute_dtype(promote(leaf_dtype(x), leaf_dtype(y)))
-        x = jnp.asarray(x, dtype).ravel()
-        y = jnp.asarray(y, dtype).ravel()
-        parts.append(jnp.vdot(x, y, precision=jax.lax.Precision.HIGHEST))
+        x = jnp.asarray(x).astype(dtype)
+        y = jnp.asarray(y).astype(dtype)
+        parts.append(jnp.sum(jnp.conj(x) * y))
     return _total(parts, jnp.float32)
 
 
@@ -367,3 +371,35 @@ def moment_zeros_like(params: Any, dtype: Any | None = None) -> Any:
     return jax.tree.map(
         lambda x: jnp.zeros_like(x, dtype=moment_dtype(leaf_dtype(x), dtype)), params
     )
+
+
+def stacked_zeros_like(tree: Any, num: int, dtype: Any | None = None) -> Any:
+    """Return zeros of shape ``(num, *leaf.shape)`` for every leaf.
+
+    Used for histories such as the L-BFGS memory. The new leading axis is
+    unsharded and the other axes keep the leaf's ``NamedSharding``, so a
+    sharded param gets a sharded history rather than a replicated one.
+
+    Args:
+        tree: A pytree of arrays.
+        num: The length of the new leading axis.
+        dtype: The dtype of every leaf; by default the moment dtype of each
+            leaf (float32 for 16-bit leaves, the leaf's own otherwise).
+    """
+
+    def leaf(x):
+        shape = (num, *jnp.shape(x))
+        leaf_type = moment_dtype(leaf_dtype(x), dtype)
+        # Under jit with explicit mesh axes the sharding is part of the type.
+        spec = getattr(getattr(jax.typeof(x), "sharding", None), "spec", None)
+        if spec is not None and any(axis is not None for axis in spec):
+            return jnp.zeros(shape, leaf_type, out_sharding=P(None, *spec))
+        sharding = (
+            None if isinstance(x, jax.core.Tracer) else getattr(x, "sharding", None)
+        )
+        if isinstance(sharding, NamedSharding):
+            stacked = NamedSharding(sharding.mesh, P(None, *sharding.spec))
+            return jnp.zeros(shape, leaf_type, device=stacked)
+        return jnp.zeros(shape, leaf_type)
+
+    return jax.tree.map(leaf, tree)

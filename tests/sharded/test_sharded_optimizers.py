@@ -29,12 +29,17 @@ def _params(mesh):
     }
 
 
+def _loss(params):
+    parts = jax.tree.map(lambda p: jnp.sum(0.25 * p * p - jnp.cos(p)), params)
+    return sum(jax.tree.leaves(parts))
+
+
 def _grads(params):
-    return jax.tree.map(lambda p: 0.5 * p + jnp.sin(p), params)
+    return jax.grad(_loss)(params)
 
 
 def _extra(case, params, grads):
-    return case.extra_args(params, grads) if case.extra_args else {}
+    return case.extra_args(_loss, params, grads) if case.extra_args else {}
 
 
 def _check_sharded_like_params(tree, params):
