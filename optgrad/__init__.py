@@ -4,6 +4,7 @@ __version__ = "0.1.0.dev0"
 
 from optgrad import losses as losses
 from optgrad import schedules as schedules
+from optgrad import training as training
 from optgrad import tree as tree
 from optgrad._base import EmptyState as EmptyState
 from optgrad._base import GradientTransformation as GradientTransformation

@@ -1,0 +1,349 @@
+"""Tests of the optgrad command: listing, bad input, JSON and PNG output."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from optgrad import cli, tasks
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _write_csv(path, rows=40, *, header=None, cell=None, classes=None):
+    """Write a CSV of two features and a target ``y``; optionally spoil one cell."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 2))
+    if classes is None:
+        y = x @ np.array([2.0, -1.0]) + 0.1 * rng.normal(size=rows)
+    else:
+        y = np.arange(rows) % classes
+    lines = [",".join(header or ["a", "b", "y"])]
+    lines += [f"{a:.5f},{b:.5f},{t:.5f}" for (a, b), t in zip(x, y, strict=True)]
+    if cell is not None:
+        lines[3] = f"0.1,{cell},1.0"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _run(argv, capsys):
+    status = cli.main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_tasks_lists_every_task(capsys):
+    status, out, err = _run(["tasks"], capsys)
+    assert status == 0
+    assert err == ""
+    for name in tasks.task_names():
+        assert f"\n{name}\n" in f"\n{out}"
+    assert "accuracy >= 0.97" in out
+
+
+def test_help_and_version_exit_zero(capsys):
+    status, out, _ = _run(["--version"], capsys)
+    assert status == 0
+    assert out.startswith("optgrad ")
+    status, out, _ = _run(["train", "--help"], capsys)
+    assert status == 0
+    assert "--learning-rate" in out
+
+
+def _bad_inputs(tmp_path):
+    """Argument lists that must fail with one line, keyed by the expected words."""
+    good = _write_csv(tmp_path / "good.csv")
+    return {
+        "CSV file not found": [
+            "train",
+            "--csv",
+            str(tmp_path / "missing.csv"),
+            "--target",
+            "y",
+            "--kind",
+            "regression",
+        ],
+        "target column 'price' not found": [
+            "train",
+            "--csv",
+            good,
+            "--target",
+            "price",
+            "--kind",
+            "regression",
+        ],
+        "'abc' is not a number": [
+            "train",
+            "--csv",
+            _write_csv(tmp_path / "text.csv", cell="abc"),
+            "--target",
+            "y",
+            "--kind",
+            "regression",
+        ],
+        "column 'b': is empty": [
+            "train",
+            "--csv",
+            _write_csv(tmp_path / "empty.csv", cell=""),
+            "--target",
+            "y",
+            "--kind",
+            "regression",
+        ],
+        "'nan' is not a finite number": [
+            "train",
+            "--csv",
+            _write_csv(tmp_path / "nan.csv", cell="nan"),
+            "--target",
+            "y",
+            "--kind",
+            "regression",
+        ],
+        "has 4 data rows; at least 10": [
+            "train",
+            "--csv",
+            _write_csv(tmp_path / "few.csv", rows=4),
+            "--target",
+            "y",
+            "--kind",
+            "regression",
+        ],
+        "needs exactly 2 distinct values": [
+            "train",
+            "--csv",
+            _write_csv(tmp_path / "three.csv", classes=3),
+            "--target",
+            "y",
+            "--kind",
+            "binary",
+        ],
+        "unrecognized arguments: --bogus": ["train", "--bogus"],
+        "invalid choice: 'fit'": ["fit"],
+        "unknown task 'mnist'": ["train", "--task", "mnist"],
+        "unknown optimizer 'lion9'": ["train", "--optimizer", "lion9"],
+        "unknown schedule 'linear'": ["train", "--schedule", "linear"],
+        "'many' is not a batch size": ["train", "--batch-size", "many"],
+        "batch size 5000 exceeds the 1077 training examples": [
+            "train",
+            "--batch-size",
+            "5000",
+        ],
+        "lbfgs needs --batch-size full": ["train", "--optimizer", "lbfgs"],
+        "--epochs 0 must be at least 1": ["train", "--epochs", "0"],
+        "argument --epochs: invalid int value": ["train", "--epochs", "two"],
+        "--csv needs --target COLUMN and --kind KIND": ["train", "--csv", good],
+        "no loss 'huber'": ["train", "--task", "diabetes", "--loss", "huber"],
+        "the directory": ["train", "--json", str(tmp_path / "no" / "r.json")],
+        "is a directory": ["compare", "--plot", str(tmp_path)],
+        "give --optimizers or --optimizer": [
+            "compare",
+            "--optimizers",
+            "sgd",
+            "--optimizer",
+            "adam",
+        ],
+    }
+
+
+def test_bad_input_prints_one_line_in_process(tmp_path, capsys):
+    for expected, argv in _bad_inputs(tmp_path).items():
+        before = sorted(os.listdir(tmp_path))
+        json_path = tmp_path / "out.json"
+        plot_path = tmp_path / "out.png"
+        extra = []
+        if "--json" not in argv and argv[0] in ("train", "compare"):
+            extra = ["--json", str(json_path)]
+        status, out, err = _run(argv + extra + ["--no-progress"], capsys)
+        assert status == 2, (argv, err)
+        assert out == "", argv
+        lines = err.strip().splitlines()
+        assert len(lines) == 1, (argv, err)
+        assert expected in lines[0], (expected, lines[0])
+        assert "Traceback" not in err
+        assert sorted(os.listdir(tmp_path)) == before, argv
+        assert not plot_path.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--bogus"],
+        ["train", "--csv", "missing.csv", "--target", "y", "--kind", "binary"],
+    ],
+)
+def test_bad_input_as_subprocess(argv, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "optgrad", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_train_csv_writes_json_and_png(tmp_path, capsys):
+    data = _write_csv(tmp_path / "data.csv", rows=60)
+    json_path = tmp_path / "result.json"
+    plot_path = tmp_path / "curve.png"
+    status, out, err = _run(
+        [
+            "train",
+            "--csv",
+            data,
+            "--target",
+            "y",
+            "--kind",
+            "regression",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "8",
+            "--learning-rate",
+            "0.01",
+            "--seed",
+            "2",
+            "--json",
+            str(json_path),
+            "--plot",
+            str(plot_path),
+            "--no-progress",
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    assert "test r2" in out
+    assert "steps/s" in out
+
+    record = json.loads(json_path.read_text())
+    assert record["command"] == "train"
+    assert record["data"] == {"csv": data, "target": "y", "kind": "regression"}
+    assert record["config"] == {
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "schedule": "constant",
+        "batch_size": 8,
+        "epochs": 3,
+        "seed": 2,
+        "loss": None,
+    }
+    metrics = record["metrics"]
+    assert {
+        "train_loss",
+        "val_loss",
+        "test_loss",
+        "test_r2",
+        "seconds",
+        "steps_per_second",
+    } <= set(metrics)
+    assert "target" not in metrics
+    assert record["meets_target"] is None
+
+    history = record["history"]
+    assert history["epoch"] == [1, 2, 3]
+    # 36 training rows in batches of 8: 5 steps per epoch.
+    assert history["steps"] == [5, 10, 15]
+    for name in ("train_loss", "val_loss", "val_r2", "train_r2"):
+        assert len(history[name]) == 3
+    assert metrics["train_loss"] == history["train_loss"][-1]
+    assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_multiclass_csv(tmp_path, capsys):
+    data = _write_csv(tmp_path / "classes.csv", rows=60, classes=3)
+    status, out, err = _run(
+        [
+            "train",
+            "--csv",
+            data,
+            "--target",
+            "y",
+            "--kind",
+            "multiclass",
+            "--epochs",
+            "2",
+            "--no-progress",
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    assert "test accuracy" in out
+
+
+def test_compare_writes_sorted_json_and_figure(tmp_path, capsys):
+    data = _write_csv(tmp_path / "data.csv", rows=60)
+    json_path = tmp_path / "compare.json"
+    plot_path = tmp_path / "compare.png"
+    status, out, err = _run(
+        [
+            "compare",
+            "--csv",
+            data,
+            "--target",
+            "y",
+            "--kind",
+            "regression",
+            "--optimizers",
+            "sgd,adam",
+            "--epochs",
+            "2",
+            "--json",
+            str(json_path),
+            "--plot",
+            str(plot_path),
+            "--no-progress",
+        ],
+        capsys,
+    )
+    assert status == 0, err
+
+    record = json.loads(json_path.read_text())
+    assert record["command"] == "compare"
+    labels = [run["label"] for run in record["runs"]]
+    assert sorted(labels) == ["adam", "sgd"]
+    values = [run["metrics"]["test_r2"] for run in record["runs"]]
+    assert values == sorted(values, reverse=True)
+    assert (
+        record["runs"][0]["config"]["learning_rate"]
+        == (tasks.DEFAULT_LEARNING_RATES[labels[0]])
+    )
+    assert "rank" in out
+    assert plot_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_batch_sizes_labels(tmp_path, capsys):
+    data = _write_csv(tmp_path / "data.csv", rows=60)
+    json_path = tmp_path / "batches.json"
+    status, _, err = _run(
+        [
+            "compare",
+            "--csv",
+            data,
+            "--target",
+            "y",
+            "--kind",
+            "regression",
+            "--batch-sizes",
+            "full,1,8",
+            "--epochs",
+            "1",
+            "--json",
+            str(json_path),
+            "--no-plot",
+            "--no-progress",
+        ],
+        capsys,
+    )
+    assert status == 0, err
+    runs = json.loads(json_path.read_text())["runs"]
+    steps = {run["label"]: run["history"]["steps"][-1] for run in runs}
+    assert steps == {"batch full": 1, "batch 1": 36, "batch 8": 5}
+    assert not list(tmp_path.glob("*.png"))
