@@ -91,8 +91,10 @@ def scale_by_adam(
             g_sq = tree.abs_sq(g_wide).astype(dtype)
             new_v = one_minus(b2, dtype) * g_sq + beta2 * v.astype(dtype)
             if nesterov:
-                ahead = beta1 * new_m / correction1_next.astype(dtype)
-                now = one_minus(b1, dtype) * g_wide / correction1.astype(dtype)
+                # Grouped as optax 0.2.8 groups it, so float32 results agree
+                # to the last bit.
+                ahead = beta1 * (new_m / correction1_next.astype(dtype))
+                now = one_minus(b1, dtype) * (g_wide / correction1.astype(dtype))
                 m_hat = ahead + now
             else:
                 m_hat = new_m / correction1.astype(dtype)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from optgrad import _messages, _validate, tree
 from optgrad._base import EmptyState, GradientTransformation
-from optgrad.transforms._leaf_math import cast_to, compute_dtype_of
+from optgrad.transforms._leaf_math import block_rms, cast_to, compute_dtype_of
 from optgrad.tree import leaf_path
 
 ClipState = EmptyState
@@ -118,9 +118,10 @@ def clip_by_block_rms(threshold: float) -> GradientTransformation:
 
     A block is one leaf of the tree, such as the kernel of a dense layer.
     Leaves whose RMS is at most ``threshold`` pass through unchanged. The RMS
-    is ``||g|| / sqrt(size)`` with the norm of ``optgrad.tree.norm``, so it
-    does not overflow for float16 gradients of 300 or float32 gradients of
-    ``1e20``, and it is finite to differentiate at zero.
+    rounds as ``sqrt(mean(g**2))`` does in the ordinary range and is
+    rescaled like ``optgrad.tree.norm`` where the squares overflow or
+    underflow, so it is right for float16 gradients of 300 or float32
+    gradients of ``1e20``, and it is finite to differentiate at zero.
 
     Args:
         threshold: The largest RMS of a leaf, >= 0.
@@ -134,9 +135,19 @@ def clip_by_block_rms(threshold: float) -> GradientTransformation:
     def leaf(g):
         if g.size == 0:
             return g
-        norm = tree.norm(g)
-        rms = norm / jnp.sqrt(jnp.asarray(g.size, norm.dtype))
-        return _scale_down(g, rms, threshold)
+        rms = block_rms(g)
+        # Divides by ``rms / threshold`` as optax 0.2.8 does, which rounds
+        # closer to its results than multiplying by ``threshold / rms``.
+        dtype = compute_dtype_of(g, rms)
+        rms_, limit = cast_to(tree.real_dtype(dtype), rms, threshold)
+        clipped = rms_ > limit
+        positive = limit > 0
+        ratio = rms_ / jnp.where(clipped & positive, limit, jnp.ones_like(limit))
+        divisor = jnp.where(clipped, ratio, jnp.ones_like(ratio))
+        out = g.astype(dtype) / divisor.astype(dtype)
+        # A threshold of 0 clips every nonzero leaf to zero.
+        out = jnp.where(clipped & ~positive, jnp.zeros_like(out), out)
+        return out.astype(g.dtype)
 
     def update_fn(updates, state, params=None):
         tree.check_same_shapes(

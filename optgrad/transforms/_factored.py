@@ -28,6 +28,16 @@ def _power_decay(step: jax.typing.ArrayLike, exponent: Any = 0.8) -> jax.Array:
     return 1 - t ** (-jnp.asarray(exponent).astype(jnp.float32))
 
 
+def _inverse_root(x: jax.Array) -> jax.Array:
+    """Return ``x ** -0.5`` where ``x > 0`` and 0 elsewhere.
+
+    A power rather than ``lax.rsqrt``: the two differ in the last bit, and
+    optax 0.2.8 takes the power.
+    """
+    positive = x > 0
+    return jnp.where(positive, jnp.where(positive, x, 1) ** -0.5, 0)
+
+
 def _static_int(call: str, name: str, value: Any, minimum: int) -> int:
     """Return ``value`` as a concrete Python int, because it sets state shapes."""
     is_integer_array = (
@@ -198,7 +208,7 @@ def scale_by_factored_rms(
             axes = _factored_axes(g.shape, factored, min_size)
             if axes is None:
                 new_v = beta * v + (1 - beta) * g_sq
-                out = g_wide * inverse_sqrt(new_v).astype(dtype)
+                out = g_wide * _inverse_root(new_v).astype(dtype)
                 return out.astype(g.dtype), placeholder, placeholder, new_v
 
             second, largest = axes
@@ -212,8 +222,8 @@ def scale_by_factored_rms(
             normalized = jnp.where(
                 positive, new_row / jnp.where(positive, row_mean, 1), 0
             )
-            row_factor = jnp.expand_dims(inverse_sqrt(normalized), largest)
-            col_factor = jnp.expand_dims(inverse_sqrt(new_col), second)
+            row_factor = jnp.expand_dims(_inverse_root(normalized), largest)
+            col_factor = jnp.expand_dims(_inverse_root(new_col), second)
             out = g_wide * row_factor.astype(dtype) * col_factor.astype(dtype)
             return out.astype(g.dtype), new_row, new_col, placeholder
 

@@ -7,7 +7,6 @@ casts hyperparameters to that dtype first, so that the code runs under
 strict dtype promotion.
 """
 
-import math
 from typing import Any
 
 import jax
@@ -15,6 +14,7 @@ import jax.numpy as jnp
 
 from optgrad import _messages, tree
 from optgrad._base import EmptyState
+from optgrad.tree._math import root_mean_square
 
 
 def compute_dtype_of(*leaves: Any) -> Any:
@@ -71,12 +71,13 @@ def block_norm(x: jax.Array) -> jax.Array:
     return tree.norm(x).astype(square_dtype(x.dtype))
 
 
+@jax.jit
 def block_rms(x: jax.Array) -> jax.Array:
-    """Return ``sqrt(mean(|x|**2))`` of one leaf, or 0 for a zero-size leaf."""
-    norm = block_norm(x)
-    if x.size == 0:
-        return jnp.zeros_like(norm)
-    return norm / jnp.asarray(math.sqrt(x.size), norm.dtype)
+    """Return ``sqrt(mean(|x|**2))`` of one leaf, or 0 for a zero-size leaf.
+
+    Safe at both ends of the float range, like ``block_norm``.
+    """
+    return root_mean_square(x).astype(square_dtype(x.dtype))
 
 
 def at_least(value: jax.Array, minimum: Any) -> jax.Array:

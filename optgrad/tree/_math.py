@@ -188,7 +188,24 @@ def _max_abs(leaves: list[jax.Array]) -> jax.Array:
     return functools.reduce(jnp.maximum, [p.astype(dtype) for p in parts])
 
 
-def _l2_norm(leaves: list[jax.Array], squared: bool) -> jax.Array:
+def root_mean_square(x: jax.Array) -> jax.Array:
+    """Return ``sqrt(mean(|x|**2))`` of one array, safe at both ends of its range.
+
+    In the ordinary range this rounds as ``sqrt(sum / size)`` does, as optax
+    0.2.8 computes it. Where the sum of squares overflows or underflows it
+    is ``norm(x) / sqrt(size)`` with the rescaled norm. A zero-size array
+    gives 0.
+    """
+    x = jnp.asarray(x)
+    if x.size == 0:
+        return jnp.zeros((), real_dtype(compute_dtype(x.dtype)))
+    return _l2_norm([x], squared=False, size=x.size)
+
+
+def _l2_norm(
+    leaves: list[jax.Array], squared: bool, size: int | None = None
+) -> jax.Array:
+    """Return the 2-norm of the leaves, or their RMS over ``size`` elements."""
     if not leaves:
         return jnp.zeros((), jnp.float32)
     out_dtype = promote(*[real_dtype(compute_dtype(x.dtype)) for x in leaves])
@@ -199,6 +216,8 @@ def _l2_norm(leaves: list[jax.Array], squared: bool) -> jax.Array:
     accurate = jnp.isfinite(sum_sq) & (sum_sq >= threshold)
 
     def plain(_):
+        if size is not None:
+            return safe_sqrt(sum_sq / jnp.asarray(size, out_dtype))
         return sum_sq if squared else safe_sqrt(sum_sq)
 
     def rescaled(_):
@@ -219,6 +238,8 @@ def _l2_norm(leaves: list[jax.Array], squared: bool) -> jax.Array:
         # norm is 0 with a zero gradient, which keeps ``max``'s gradient out.
         fallback = jnp.where(largest == 0, jnp.zeros_like(largest), largest)
         value = jnp.where(usable, divisor * safe_sqrt(scaled_sq), fallback)
+        if size is not None:
+            return value / jnp.sqrt(jnp.asarray(size, out_dtype))
         return value * value if squared else value
 
     return jax.lax.cond(accurate, plain, rescaled, None)
