@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from optgrad import cli, tasks
+from optgrad.tasks._data import split_indices
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -84,7 +85,7 @@ def _bad_inputs(tmp_path):
             "--kind",
             "regression",
         ],
-        "column 'b': is empty": [
+        "column 'b' is empty;": [
             "train",
             "--csv",
             _write_csv(tmp_path / "empty.csv", cell=""),
@@ -148,8 +149,64 @@ def _bad_inputs(tmp_path):
     }
 
 
-def test_bad_input_prints_one_line_in_process(tmp_path, capsys):
-    for expected, argv in _bad_inputs(tmp_path).items():
+def _csv_argv(path, kind="regression"):
+    return ["train", "--csv", str(path), "--target", "y", "--kind", kind]
+
+
+def _bad_csv_inputs(tmp_path):
+    """CSV files that must be rejected, keyed by the expected words."""
+    rng = np.random.default_rng(1)
+    rows = [[f"{value:.4f}" for value in row] for row in rng.normal(size=(40, 3))]
+    body = "".join(",".join(row) + "\n" for row in rows)
+    # The target varies on the training split only.
+    train, _, _ = split_indices(len(rows))
+    target = np.zeros(len(rows))
+    target[train] = np.arange(1, len(train) + 1)
+    texts = {
+        "constant.csv": "a,b,y\n" + "".join(f"{a},{b},3\n" for a, b, _ in rows),
+        "train-only.csv": "a,b,y\n"
+        + "".join(
+            f"{a},{b},{t:g}\n" for (a, b, _), t in zip(rows, target, strict=True)
+        ),
+        "first.csv": "a,a,y\n" + body,
+        "last.csv": "a,y,y\n" + body,
+        "semicolon.csv": "a;b;y\n" + body.replace(",", ";"),
+        "tab.csv": "a\tb\ty\n" + body.replace(",", "\t"),
+    }
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "latin1.csv").write_bytes(
+        b"a,b,y\n" + "caf\u00e9,1,2\n".encode("latin-1") * 12
+    )
+    (tmp_path / "nul.csv").write_bytes(b"a,b,y\n" + b"1,\x00,2\n" * 12)
+    three = _write_csv(tmp_path / "three.csv", classes=3)
+    return {
+        "column 'y' of ": _csv_argv(tmp_path / "constant.csv"),
+        "has the value 3 in every row; the target must vary": _csv_argv(
+            tmp_path / "constant.csv", kind="binary"
+        ),
+        "R^2 is undefined on the test split": _csv_argv(tmp_path / "train-only.csv"),
+        "names the column 'a' twice": _csv_argv(tmp_path / "first.csv"),
+        "names the column 'y' twice": _csv_argv(tmp_path / "last.csv"),
+        "latin1.csv is not UTF-8 text (byte 0xe9": _csv_argv(tmp_path / "latin1.csv"),
+        "contains NUL bytes, so it is not a text CSV file": _csv_argv(
+            tmp_path / "nul.csv"
+        ),
+        "with semicolons in it; separate the columns with commas": _csv_argv(
+            tmp_path / "semicolon.csv"
+        ),
+        "with tabs in it; separate the columns with commas": _csv_argv(
+            tmp_path / "tab.csv"
+        ),
+        "found 3: 0, 1, 2; use --kind multiclass, or --kind regression": _csv_argv(
+            three, kind="binary"
+        ),
+    }
+
+
+def _check_rejected(cases, tmp_path, capsys):
+    """Run each argument list and check for one error line and no output files."""
+    for expected, argv in cases.items():
         before = sorted(os.listdir(tmp_path))
         json_path = tmp_path / "out.json"
         plot_path = tmp_path / "out.png"
@@ -165,6 +222,23 @@ def test_bad_input_prints_one_line_in_process(tmp_path, capsys):
         assert "Traceback" not in err
         assert sorted(os.listdir(tmp_path)) == before, argv
         assert not plot_path.exists()
+
+
+def test_bad_input_prints_one_line_in_process(tmp_path, capsys):
+    _check_rejected(_bad_inputs(tmp_path), tmp_path, capsys)
+
+
+def test_bad_csv_prints_one_line(tmp_path, capsys):
+    _check_rejected(_bad_csv_inputs(tmp_path), tmp_path, capsys)
+
+
+def test_binary_kind_on_floats_suggests_regression(tmp_path, capsys):
+    data = _write_csv(tmp_path / "float.csv")
+    status, _, err = _run([*_csv_argv(data, kind="binary"), "--no-progress"], capsys)
+    assert status == 2
+    assert "--kind binary needs exactly 2 distinct values" in err
+    assert "use --kind regression for a continuous target" in err
+    assert "multiclass" not in err
 
 
 @pytest.mark.parametrize(
