@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -421,3 +422,19 @@ def test_compare_batch_sizes_labels(tmp_path, capsys):
     steps = {run["label"]: run["history"]["steps"][-1] for run in runs}
     assert steps == {"batch full": 1, "batch 1": 36, "batch 8": 5}
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_tasks_listing_is_consistent(capsys):
+    status, out, _ = _run(["tasks"], capsys)
+    assert status == 0
+    data_lines = [line for line in out.splitlines() if line.startswith("  data:")]
+    assert len(data_lines) == len(tasks.task_names())
+    for line in data_lines:
+        assert re.search(r"\(\d+ examples\)$", line), line
+    assert "target:   R^2 within 0.03 of scikit-learn's LinearRegression" in out
+
+
+def test_tasks_import_error_reads_as_sentence(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match=r"^optgrad\.tasks needs scikit-learn, which"):
+        tasks.get_task("wine").load()
