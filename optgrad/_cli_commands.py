@@ -6,45 +6,12 @@ import itertools
 import json
 import math
 import os
+import sys
+from collections.abc import Callable
 from typing import Any
 
-from optgrad.cli import UsageError
-
-
-def _output_path(prog: str, option: str, path: str | None) -> str | None:
-    """Check that ``path`` can be written later, so bad paths fail before training."""
-    if path is None:
-        return None
-    if os.path.isdir(path):
-        raise UsageError(f"{option} {path} is a directory; give a file name", prog)
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise UsageError(
-            f"{option} {path}: the directory {parent} does not exist", prog
-        )
-    return path
-
-
-def _batch_size(prog: str, option: str, text: str) -> int | None:
-    if text.strip().lower() == "full":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(
-            f"{option} {text!r} is not a batch size; give a positive integer or 'full'",
-            prog,
-        ) from None
-    if value < 1:
-        raise UsageError(f"{option} {value} must be at least 1, or 'full'", prog)
-    return value
-
-
-def _names(prog: str, option: str, text: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise UsageError(f"{option} is empty; give comma-separated values", prog)
-    return names
+from optgrad import _cli_checks
+from optgrad.cli import UsageError, pluralize
 
 
 def _load_task(prog: str, args: argparse.Namespace) -> tuple[Any, Any]:
@@ -53,17 +20,10 @@ def _load_task(prog: str, args: argparse.Namespace) -> tuple[Any, Any]:
     from optgrad.tasks._csv import CsvError, csv_task
 
     if args.csv is not None:
-        if args.task is not None:
-            raise UsageError("give either --task or --csv, not both", prog)
-        if args.target is None or args.kind is None:
-            raise UsageError("--csv needs --target COLUMN and --kind KIND", prog)
         try:
             return csv_task(args.csv, args.target, args.kind)
         except CsvError as error:
             raise UsageError(str(error), prog) from None
-    for option in ("target", "kind"):
-        if getattr(args, option) is not None:
-            raise UsageError(f"--{option} goes with --csv", prog)
     name = args.task or "digits"
     if name not in tasks.task_names():
         raise UsageError(
@@ -74,8 +34,33 @@ def _load_task(prog: str, args: argparse.Namespace) -> tuple[Any, Any]:
     return task, task.load()
 
 
-def _check_config(prog: str, task: Any, splits: Any, config: Any) -> None:
-    """Raise ``UsageError`` for settings that ``train`` would reject."""
+def _check_data_options(prog: str, args: argparse.Namespace) -> None:
+    if args.csv is not None:
+        if args.task is not None:
+            raise UsageError("give either --task or --csv, not both", prog)
+        if args.target is None or args.kind is None:
+            raise UsageError("--csv needs --target COLUMN and --kind KIND", prog)
+        return
+    for option in ("target", "kind"):
+        if getattr(args, option) is not None:
+            raise UsageError(f"--{option} goes with --csv", prog)
+
+
+def _task_name(args: argparse.Namespace) -> str:
+    """Return the name the task will have, without loading it."""
+    if args.csv is not None:
+        return os.path.basename(args.csv)
+    return args.task or "digits"
+
+
+def _check_config(
+    prog: str, task: Any, splits: Any, config: Any, batch_option: str | None
+) -> None:
+    """Raise ``UsageError`` for settings that ``train`` would reject.
+
+    ``batch_option`` is the option that set the batch size, or ``None`` when
+    it is the task's default; messages about the batch size name it.
+    """
     from optgrad import tasks
     from optgrad.tasks._run import resolve_learning_rate
 
@@ -99,12 +84,6 @@ def _check_config(prog: str, task: Any, splits: Any, config: Any) -> None:
         )
     if config.epochs < 1:
         raise UsageError(f"--epochs {config.epochs} must be at least 1", prog)
-    if config.learning_rate is not None and not (
-        math.isfinite(config.learning_rate) and config.learning_rate > 0
-    ):
-        raise UsageError(
-            f"--learning-rate {config.learning_rate} must be a positive number", prog
-        )
     num_train = splits.sizes()[0]
     if config.batch_size is not None and config.batch_size > num_train:
         raise UsageError(
@@ -114,7 +93,9 @@ def _check_config(prog: str, task: Any, splits: Any, config: Any) -> None:
         )
     if config.optimizer == "lbfgs":
         if config.batch_size is not None:
-            raise UsageError("lbfgs needs --batch-size full", prog)
+            raise UsageError(
+                _lbfgs_batch_message(config.batch_size, batch_option), prog
+            )
         if config.schedule != "constant":
             raise UsageError(
                 "lbfgs takes no schedule; its line search sets the steps", prog
@@ -136,26 +117,59 @@ def _check_config(prog: str, task: Any, splits: Any, config: Any) -> None:
         ) from None
 
 
+def _lbfgs_batch_message(batch_size: int, batch_option: str | None) -> str:
+    if batch_option == "--batch-sizes":
+        return (
+            f"lbfgs needs the batch size 'full'; remove {batch_size} from --batch-sizes"
+        )
+    if batch_option == "--batch-size":
+        return f"lbfgs needs --batch-size full, not {batch_size}"
+    return (
+        f"lbfgs needs --batch-size full; the task's default batch size is {batch_size}"
+    )
+
+
 def _base_config(prog: str, args: argparse.Namespace, task: Any) -> Any:
-    changes: dict[str, Any] = {"seed": args.seed}
-    for option in ("learning_rate", "schedule", "epochs", "loss", "optimizer"):
+    changes: dict[str, Any] = {
+        "seed": _cli_checks.parse_seed(prog, args.seed),
+        "learning_rate": _cli_checks.parse_learning_rate(prog, args.learning_rate),
+    }
+    for option in ("schedule", "epochs", "loss", "optimizer"):
         value = getattr(args, option, None)
         if value is not None:
             changes[option] = value
+    if changes["learning_rate"] is None and "optimizer" not in changes:
+        # The task's own optimizer keeps the task's rate; another optimizer
+        # gets its own default rate (``None`` here).
+        del changes["learning_rate"]
     if getattr(args, "batch_size", None) is not None:
-        changes["batch_size"] = _batch_size(prog, "--batch-size", args.batch_size)
-    if "optimizer" in changes and "learning_rate" not in changes:
-        # Another optimizer than the task's gets its own default rate.
-        changes["learning_rate"] = None
+        changes["batch_size"] = _cli_checks.parse_batch_size(
+            prog, "--batch-size", args.batch_size
+        )
     return dataclasses.replace(task.defaults, **changes)
 
 
-def _write_json(path: str | None, record: dict[str, Any]) -> None:
-    if path is None:
-        return
-    with open(path, "w", encoding="utf-8") as file:
-        json.dump(_finite(record), file, indent=2, allow_nan=False)
-        file.write("\n")
+def _write_output(prog: str, path: str, write: Callable[[str], None]) -> None:
+    """Write one output file; an ``OSError`` becomes a one-line ``UsageError``."""
+    try:
+        write(path)
+    except OSError as error:
+        raise UsageError(
+            f"could not write {path}: {error.strerror or error}", prog
+        ) from None
+
+
+def _json_writer(record: dict[str, Any]) -> Callable[[str], None]:
+    def write(path: str) -> None:
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(_finite(record), file, indent=2, allow_nan=False)
+            file.write("\n")
+
+    return write
+
+
+def _figure_writer(figure: Any) -> Callable[[str], None]:
+    return lambda path: figure.savefig(path, format="png", dpi=120)
 
 
 def _finite(value: Any) -> Any:
@@ -169,20 +183,39 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _save_figure(path: str | None, figure: Any) -> None:
-    if path is not None:
-        figure.savefig(path, format="png", dpi=120)
-
-
 def _describe(config: Any) -> str:
     batch = "full" if config.batch_size is None else config.batch_size
     rate = (
         "line search" if config.learning_rate is None else f"{config.learning_rate:g}"
     )
+    loss = "" if config.loss is None else f", loss {config.loss}"
     return (
         f"{config.optimizer}, learning rate {rate}, schedule {config.schedule}, "
-        f"batch size {batch}, {config.epochs} epochs, seed {config.seed}"
+        f"batch size {batch}{loss}, {pluralize(config.epochs, 'epoch')}, "
+        f"seed {config.seed}"
     )
+
+
+def _target_text(task: Any, threshold: float) -> str:
+    """Describe the target as the inequality the test metric must meet."""
+    text = f"{task.metric} >= {threshold:.4g}"
+    if task.explain_threshold is not None:
+        text += f" ({task.explain_threshold(threshold)})"
+    return text
+
+
+def _divergence_warning(prog: str, result: Any) -> str | None:
+    """Return a warning when the final training loss is NaN or infinite."""
+    loss = result.metrics["train_loss"]
+    if math.isfinite(loss):
+        return None
+    warning = (
+        f"{prog}: warning: the {result.label} run diverged (final train loss {loss})"
+    )
+    rate = result.config.learning_rate
+    if rate is not None:
+        warning += f"; try a learning rate below {rate:g}"
+    return warning
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -190,11 +223,17 @@ def run_train(args: argparse.Namespace) -> int:
     from optgrad import tasks
 
     prog = "optgrad train"
-    json_path = _output_path(prog, "--json", args.json)
-    plot_path = _output_path(prog, "--plot", args.plot)
+    _check_data_options(prog, args)
+    _cli_checks.check_outputs(
+        prog, args.csv, [("--json", args.json), ("--plot", args.plot)]
+    )
+    _cli_checks.check_extra_installed(
+        prog, plot=args.plot is not None, progress=not args.no_progress
+    )
     task, splits = _load_task(prog, args)
     config = _base_config(prog, args, task)
-    _check_config(prog, task, splits, config)
+    batch_option = None if args.batch_size is None else "--batch-size"
+    _check_config(prog, task, splits, config, batch_option)
 
     print(f"{task.name}: {_describe(config)}", flush=True)
     result = tasks.train(task, config, splits=splits, progress=not args.no_progress)
@@ -206,22 +245,26 @@ def run_train(args: argparse.Namespace) -> int:
     line = f"test {task.metric} {metrics[f'test_{task.metric}']:.4f}"
     if result.meets_target is not None:
         verdict = "met" if result.meets_target else "not met"
-        line += f" (target {task.target}: {metrics['target']:.4f}, {verdict})"
+        line += f"; target {_target_text(task, metrics['target'])}: {verdict}"
     print(line)
+    steps = result.history.num_steps
     print(
         f"wall time {metrics['seconds']:.1f} s including compilation, "
-        f"{metrics['steps_per_second']:.1f} steps/s ({result.history.num_steps} steps)"
+        f"{metrics['steps_per_second']:.1f} steps/s ({pluralize(steps, 'step')})"
     )
+    warning = _divergence_warning(prog, result)
+    if warning is not None:
+        print(warning, file=sys.stderr)
 
     record = {"command": "train", **result.to_dict()}
     if args.csv is not None:
         record["data"] = {"csv": args.csv, "target": args.target, "kind": args.kind}
-    _write_json(json_path, record)
-    if plot_path is not None:
-        _save_figure(plot_path, result.history.plot())
-    for option, path in (("JSON", json_path), ("plot", plot_path)):
-        if path is not None:
-            print(f"wrote the {option} to {path}")
+    if args.json is not None:
+        _write_output(prog, args.json, _json_writer(record))
+        print(f"wrote the JSON to {args.json}")
+    if args.plot is not None:
+        _write_output(prog, args.plot, _figure_writer(result.history.plot()))
+        print(f"wrote the plot to {args.plot}")
     return 0
 
 
@@ -243,7 +286,8 @@ def _comparison_configs(
 
     base = _base_config(prog, args, task)
     if args.optimizers is not None:
-        optimizers = _names(prog, "--optimizers", args.optimizers)
+        optimizers = _cli_checks.split_list(prog, "--optimizers", args.optimizers)
+        _cli_checks.check_unique(prog, "--optimizers", optimizers, optimizers)
     elif args.batch_sizes is not None or args.optimizer is not None:
         optimizers = [base.optimizer]
     else:
@@ -252,16 +296,18 @@ def _comparison_configs(
         if missing:
             print(f"skipping {', '.join(missing)}: not in this installation of optgrad")
     if args.batch_sizes is not None:
+        entries = _cli_checks.split_list(prog, "--batch-sizes", args.batch_sizes)
         batch_sizes = [
-            _batch_size(prog, "--batch-sizes", text)
-            for text in _names(prog, "--batch-sizes", args.batch_sizes)
+            _cli_checks.parse_batch_size(prog, "--batch-sizes", entry)
+            for entry in entries
         ]
+        _cli_checks.check_unique(prog, "--batch-sizes", entries, batch_sizes)
     else:
         batch_sizes = [base.batch_size]
 
+    learning_rate = _cli_checks.parse_learning_rate(prog, args.learning_rate)
     configs = []
     for optimizer, batch_size in itertools.product(optimizers, batch_sizes):
-        learning_rate = args.learning_rate
         config = dataclasses.replace(
             base,
             optimizer=optimizer,
@@ -275,9 +321,6 @@ def _comparison_configs(
         if len(batch_sizes) > 1:
             parts.append(f"batch {'full' if batch_size is None else batch_size}")
         configs.append((", ".join(parts), config))
-    labels = [label for label, _ in configs]
-    if len(set(labels)) != len(labels):
-        raise UsageError("the same optimizer or batch size is listed twice", prog)
     return configs
 
 
@@ -290,17 +333,33 @@ def run_compare(args: argparse.Namespace) -> int:
         raise UsageError("give --optimizers or --optimizer, not both", prog)
     if args.batch_sizes is not None and args.batch_size is not None:
         raise UsageError("give --batch-sizes or --batch-size, not both", prog)
-    json_path = _output_path(prog, "--json", args.json)
-    task, splits = _load_task(prog, args)
+    if args.plot is not None and args.no_plot:
+        raise UsageError("give --plot PATH or --no-plot, not both", prog)
+    _check_data_options(prog, args)
     plot_path = None
     if not args.no_plot:
-        default_plot = f"compare-{task.name.replace('.', '-')}.png"
-        plot_path = _output_path(prog, "--plot", args.plot or default_plot)
+        default_plot = f"compare-{_task_name(args).replace('.', '-')}.png"
+        plot_path = args.plot or default_plot
+    _cli_checks.check_outputs(
+        prog, args.csv, [("--json", args.json), ("--plot", plot_path)]
+    )
+    _cli_checks.check_extra_installed(
+        prog, plot=plot_path is not None, progress=not args.no_progress
+    )
+    task, splits = _load_task(prog, args)
     configs = _comparison_configs(prog, args, task)
+    batch_option = None
+    if args.batch_sizes is not None:
+        batch_option = "--batch-sizes"
+    elif args.batch_size is not None:
+        batch_option = "--batch-size"
     for _, config in configs:
-        _check_config(prog, task, splits, config)
+        _check_config(prog, task, splits, config, batch_option)
 
-    print(f"{task.name}: comparing {len(configs)} runs, seed {args.seed}", flush=True)
+    print(
+        f"{task.name}: comparing {pluralize(len(configs), 'run')}, seed {args.seed}",
+        flush=True,
+    )
 
     def report(result: Any) -> None:
         value = result.metrics[f"test_{task.metric}"]
@@ -309,6 +368,9 @@ def run_compare(args: argparse.Namespace) -> int:
             f"({result.metrics['seconds']:.1f} s)",
             flush=True,
         )
+        warning = _divergence_warning(prog, result)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
 
     results = tasks.compare(
         task, configs, splits=splits, progress=not args.no_progress, on_result=report
@@ -316,48 +378,43 @@ def run_compare(args: argparse.Namespace) -> int:
     print()
     print(_table(task, results))
     if "target" in results[0].metrics:
-        print(f"target: {task.target} ({results[0].metrics['target']:.4f})")
+        print(f"target: {_target_text(task, results[0].metrics['target'])}")
 
     record = {
         "command": "compare",
         "task": task.name,
         "runs": [result.to_dict() for result in results],
     }
-    _write_json(json_path, record)
+    if args.json is not None:
+        _write_output(prog, args.json, _json_writer(record))
+        print(f"wrote the JSON to {args.json}")
     if plot_path is not None:
-        _save_figure(plot_path, tasks.comparison_figure(results))
-    for option, path in (("JSON", json_path), ("figure", plot_path)):
-        if path is not None:
-            print(f"wrote the {option} to {path}")
+        figure = tasks.comparison_figure(results)
+        _write_output(prog, plot_path, _figure_writer(figure))
+        print(f"wrote the figure to {plot_path}")
     return 0
 
 
 def _table(task: Any, results: list[Any]) -> str:
-    header = [
-        "rank",
-        "run",
-        f"test {task.metric}",
-        "val loss",
-        "train loss",
-        "seconds",
-        "steps/s",
-        "settings",
-    ]
+    has_target = results[0].meets_target is not None
+    header = ["rank", "run", f"test {task.metric}"]
+    if has_target:
+        header.append("target")
+    header += ["val loss", "train loss", "seconds", "steps/s", "settings"]
     rows = [header]
     for rank, result in enumerate(results, start=1):
         metrics = result.metrics
-        rows.append(
-            [
-                str(rank),
-                result.label,
-                f"{metrics[f'test_{task.metric}']:.4f}",
-                f"{metrics['val_loss']:.4g}",
-                f"{metrics['train_loss']:.4g}",
-                f"{metrics['seconds']:.1f}",
-                f"{metrics['steps_per_second']:.0f}",
-                _describe(result.config),
-            ]
-        )
+        row = [str(rank), result.label, f"{metrics[f'test_{task.metric}']:.4f}"]
+        if has_target:
+            row.append("met" if result.meets_target else "not met")
+        row += [
+            f"{metrics['val_loss']:.4g}",
+            f"{metrics['train_loss']:.4g}",
+            f"{metrics['seconds']:.1f}",
+            f"{metrics['steps_per_second']:.0f}",
+            _describe(result.config),
+        ]
+        rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         "  ".join(

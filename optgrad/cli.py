@@ -14,6 +14,8 @@ import optgrad
 
 # Exit status for invalid input, as argparse uses.
 USAGE_ERROR = 2
+# Exit status after Ctrl-C: 128 plus the number of SIGINT, as shells report.
+INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -33,6 +35,11 @@ class _Parser(argparse.ArgumentParser):
         )
 
 
+def pluralize(count: int, noun: str) -> str:
+    """Return ``count`` and ``noun``, with an ``s`` unless ``count`` is 1."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("data")
     source.add_argument(
@@ -50,7 +57,6 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     training = parser.add_argument_group("training")
     training.add_argument(
         "--learning-rate",
-        type=float,
         metavar="RATE",
         help="the peak learning rate; by default the task's rate for its default "
         "optimizer and a per-optimizer default otherwise",
@@ -158,8 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command and return its exit status."""
     parser = build_parser()
+    prog = parser.prog
     try:
-        args = parser.parse_args(argv)
+        args, unrecognized = parser.parse_known_args(argv)
+        if args.command is not None:
+            prog = f"optgrad {args.command}"
+        if unrecognized:
+            # The top-level parser collects the options that a subcommand does
+            # not know, so name the subcommand's help, which lists them.
+            raise UsageError(
+                f"unrecognized arguments: {' '.join(unrecognized)}; run "
+                f"'{prog} --help' for the options",
+                prog,
+            )
         if args.command is None:
             parser.print_help()
             return 0
@@ -173,6 +190,21 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"{error.prog}: error: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except ImportError as error:
+        # A package of the ``tasks`` extra that the check before loading did
+        # not catch, such as one that is installed but fails to import. Other
+        # import errors are bugs and keep their traceback.
+        from optgrad._cli_checks import EXTRA_DISTRIBUTIONS, missing_extra_message
+
+        module = _missing_module(error)
+        if module is None or module.split(".")[0] not in EXTRA_DISTRIBUTIONS:
+            raise
+        print(f"{prog}: error: {missing_extra_message(prog, module)}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        # fit closes its progress bar on the way out, so the line is clean.
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return INTERRUPTED
     except SystemExit as exit_request:
         # argparse exits for --help and --version.
         return exit_request.code if isinstance(exit_request.code, int) else 0
@@ -182,6 +214,16 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+
+
+def _missing_module(error: ImportError) -> str | None:
+    """Return the name of the module that failed to import, if ``error`` has one."""
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, ImportError) and current.name:
+            return current.name
+        current = current.__cause__
+    return None
 
 
 def _list_tasks() -> int:
@@ -198,7 +240,7 @@ def _list_tasks() -> int:
         print(
             f"  defaults: {defaults.optimizer}, learning rate "
             f"{defaults.learning_rate:g}, batch size {defaults.batch_size}, "
-            f"{defaults.epochs} epochs"
+            f"{pluralize(defaults.epochs, 'epoch')}"
         )
     return 0
 

@@ -1,6 +1,7 @@
 """A task built from the user's own CSV file: numeric columns and one target."""
 
 import csv
+import io
 import math
 import os
 
@@ -34,24 +35,16 @@ def read_csv(path: str, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]
         float64) and the feature column names.
 
     Raises:
-        CsvError: For a missing or unreadable file, a missing target column,
-            a row of the wrong length, a cell that is not a finite number,
-            or fewer than ``MIN_ROWS`` rows.
+        CsvError: For a missing or unreadable file or one that is not UTF-8
+            text. For a header that is not comma-separated, names a column
+            twice or lacks the target. For a row of the wrong length, a cell
+            that is not a finite number, or fewer than ``MIN_ROWS`` rows.
     """
-    if not os.path.exists(path):
-        raise CsvError(f"CSV file not found: {path}")
-    if os.path.isdir(path):
-        raise CsvError(f"{path} is a directory, not a CSV file")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as file:
-            rows = list(csv.reader(file))
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise CsvError(f"cannot read {path}: {error}") from error
-
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    rows = _read_rows(path)
     if not rows:
         raise CsvError(f"{path} is empty; it needs a header row and data rows")
     header = [name.strip() for name in rows[0]]
+    _check_header(path, header)
     if target not in header:
         raise CsvError(
             f"target column {target!r} not found in {path}; its columns are "
@@ -86,15 +79,64 @@ def read_csv(path: str, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]
     return features, values[:, target_index], names
 
 
+def _read_rows(path: str) -> list[list[str]]:
+    """Return the rows of the file that have a non-blank cell."""
+    if not os.path.exists(path):
+        raise CsvError(f"CSV file not found: {path}")
+    if os.path.isdir(path):
+        raise CsvError(f"{path} is a directory, not a CSV file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            text = file.read()
+    except UnicodeDecodeError as error:
+        raise CsvError(
+            f"{path} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
+            f"offset {error.start}); give a comma-separated text file in UTF-8"
+        ) from None
+    except OSError as error:
+        raise CsvError(f"cannot read {path}: {error.strerror or error}") from None
+    if "\0" in text:
+        raise CsvError(
+            f"{path} contains NUL bytes, so it is not a text CSV file; give a "
+            "comma-separated text file in UTF-8"
+        )
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise CsvError(f"cannot parse {path} as CSV: {error}") from None
+    return [row for row in rows if any(cell.strip() for cell in row)]
+
+
+def _check_header(path: str, header: list[str]) -> None:
+    """Reject a header with another separator than commas, or a repeated name."""
+    if len(header) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            if separator in header[0]:
+                raise CsvError(
+                    f"the header of {path} is one column, {header[0]!r}, with "
+                    f"{name} in it; separate the columns with commas"
+                )
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise CsvError(
+                f"the header of {path} names the column {name!r} twice; give "
+                "every column its own name"
+            )
+        seen.add(name)
+
+
 def _number(path: str, line: int, column: str, cell: str) -> float:
     text = cell.strip()
     try:
         value = float(text)
     except ValueError:
-        shown = "is empty" if not text else f"{text!r} is not a number"
+        if not text:
+            problem = f"column {column!r} is empty"
+        else:
+            problem = f"column {column!r}: {text!r} is not a number"
         raise CsvError(
-            f"{path} line {line}, column {column!r}: {shown}; every cell must be "
-            "a number"
+            f"{path} line {line}, {problem}; every cell must be a number"
         ) from None
     if not math.isfinite(value):
         raise CsvError(
@@ -109,21 +151,20 @@ def _class_indices(
 ) -> tuple[np.ndarray, int]:
     """Map class labels to 0, 1, ... in sorted order; check their count for ``kind``."""
     classes = np.unique(values)
+    fractional = classes[classes != np.round(classes)]
     if kind == "binary" and len(classes) != 2:
         shown = ", ".join(f"{c:g}" for c in classes[:10])
+        if fractional.size:
+            hint = "use --kind regression for a continuous target"
+        else:
+            hint = "use --kind multiclass, or --kind regression"
         raise CsvError(
             f"--kind binary needs exactly 2 distinct values in column {target!r} "
             f"of {path}, found {len(classes)}: {shown}"
             + ("" if len(classes) <= 10 else ", ...")
-            + "; use --kind multiclass or --kind regression"
+            + f"; {hint}"
         )
     if kind == "multiclass":
-        if len(classes) < 2:
-            raise CsvError(
-                f"--kind multiclass needs at least 2 distinct values in column "
-                f"{target!r} of {path}, found {len(classes)}"
-            )
-        fractional = classes[classes != np.round(classes)]
         if fractional.size:
             raise CsvError(
                 f"--kind multiclass needs whole-number class labels in column "
@@ -143,12 +184,19 @@ def csv_task(path: str, target: str, kind: str) -> tuple[Task, _data.Splits]:
     accuracy. The task has no target value.
 
     Raises:
-        CsvError: For an unusable file or ``kind`` (see ``read_csv``).
+        CsvError: For an unusable file or ``kind`` (see ``read_csv``), a
+            target with one value in every row, or a regression target with
+            one value in every row of the test split, where R^2 is undefined.
     """
     if kind not in KINDS:
         raise CsvError(f"unknown --kind {kind!r}; choose one of {', '.join(KINDS)}")
     features, values, _ = read_csv(path, target)
     name = os.path.basename(path)
+    if np.all(values == values[0]):
+        raise CsvError(
+            f"column {target!r} of {path} has the value {values[0]:g} in every "
+            "row; the target must vary"
+        )
 
     if kind == "regression":
         splits = _data.tabular_splits(
@@ -158,6 +206,13 @@ def csv_task(path: str, target: str, kind: str) -> tuple[Task, _data.Splits]:
             target_dtype=np.float32,
             standardize_targets=True,
         )
+        test_targets = splits.test["y"]
+        if np.all(test_targets == test_targets[0]):
+            raise CsvError(
+                f"R^2 is undefined on the test split of {path}: its "
+                f"{len(test_targets)} values of column {target!r} are all equal; "
+                "give more rows or a target that varies more"
+            )
         losses = {
             "mse": _objectives.mean_squared_error,
             "mae": _objectives.mean_absolute_error,

@@ -52,7 +52,7 @@ def split_indices(
     With ``stratify`` (class labels) each split keeps the class proportions.
     """
     model_selection = import_optional(
-        "sklearn.model_selection", "scikit-learn", "The built-in tasks"
+        "sklearn.model_selection", "scikit-learn", "optgrad.tasks"
     )
     indices = np.arange(num_examples)
     rest, test = model_selection.train_test_split(
@@ -133,7 +133,7 @@ def load_sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
     Args:
         name: ``"digits"``, ``"breast_cancer"``, ``"diabetes"`` or ``"wine"``.
     """
-    datasets = import_optional("sklearn.datasets", "scikit-learn", "The built-in tasks")
+    datasets = import_optional("sklearn.datasets", "scikit-learn", "optgrad.tasks")
     bunch = getattr(datasets, f"load_{name}")()
     return np.asarray(bunch.data, np.float64), np.asarray(bunch.target)
 
@@ -145,7 +145,7 @@ def digit_images() -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
     its examples for each split from that split's images shares no digit
     image between its own splits.
     """
-    datasets = import_optional("sklearn.datasets", "scikit-learn", "The built-in tasks")
+    datasets = import_optional("sklearn.datasets", "scikit-learn", "optgrad.tasks")
     bunch = datasets.load_digits()
     images = np.asarray(bunch.images, np.float32) / 16.0
     labels = np.asarray(bunch.target, np.int32)
