@@ -29,7 +29,9 @@ def apply_updates(params: Params, updates: Updates) -> Params:
         ValueError: If the two trees differ in structure or leaf shape; the
             message names the first differing leaf path.
     """
-    _checks.check_same_shapes("apply_updates", ("params", params), ("updates", updates))
+    _checks.check_same_shapes(
+        "apply_updates", ("params", params), ("updates", updates), float_reference=False
+    )
     return jax.tree.map(_add_leaf, params, updates, is_leaf=lambda x: x is None)
 
 
@@ -51,7 +53,10 @@ def incremental_update(
         The new running average, in the dtype of ``old_tensors``.
     """
     _checks.check_same_shapes(
-        "incremental_update", ("new_tensors", new_tensors), ("old_tensors", old_tensors)
+        "incremental_update",
+        ("new_tensors", new_tensors),
+        ("old_tensors", old_tensors),
+        float_reference=False,
     )
 
     def mix(new, old):

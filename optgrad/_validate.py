@@ -31,6 +31,22 @@ def concrete_scalar(value: Any) -> float | None:
     return None
 
 
+def _format_value(value: Any) -> str:
+    """Format a hyperparameter for a message as the user wrote it.
+
+    A float32 array holding 1.2 prints as ``1.2``, not as the double
+    ``1.2000000476837158`` that converting it to a Python float gives.
+    """
+    if isinstance(value, np.ndarray | np.generic | jax.Array) and np.ndim(value) == 0:
+        array = np.asarray(value)
+        # NumPy prints bfloat16 1.0 as "1"; float32 prints it as "1.0" and
+        # holds every 16-bit float exactly.
+        if jnp.issubdtype(array.dtype, jnp.floating) and array.dtype.itemsize < 4:
+            array = array.astype(np.float32)
+        return str(array)
+    return repr(value)
+
+
 def _is_numeric(value: Any) -> bool:
     if isinstance(value, bool):
         return False
@@ -69,8 +85,14 @@ def check_range(
         high: Upper bound, or ``None`` for none.
         low_open: Exclude ``low`` itself.
         high_open: Exclude ``high`` itself.
+
+    Raises:
+        TypeError: For a value that is neither a number nor a callable,
+            ``None`` included. Callers of an optional argument skip ``None``
+            themselves.
+        ValueError: For a known number outside the range.
     """
-    if value is not None and not callable(value) and not _is_numeric(value):
+    if not callable(value) and not _is_numeric(value):
         raise TypeError(
             f"{call}({name}=...) must be a number, got "
             f"{type(value).__name__} {value!r}."
@@ -85,7 +107,7 @@ def check_range(
         inside = number < high if high_open else number <= high
     if not inside:
         raise ValueError(
-            f"{call}({name}={number!r}) is out of range: {name} must be "
+            f"{call}({name}={_format_value(value)}) is out of range: {name} must be "
             f"{_fmt_range(low, high, low_open, high_open)}."
         )
 
@@ -121,7 +143,7 @@ def check_scalar_or_schedule(call: str, name: str, value: Any) -> None:
         )
     number = concrete_scalar(value)
     if number is not None and not math.isfinite(number):
-        raise ValueError(f"{call}({name}={number!r}) must be finite.")
+        raise ValueError(f"{call}({name}={_format_value(value)}) must be finite.")
 
 
 def check_positive_int(call: str, name: str, value: Any, minimum: int = 1) -> None:
@@ -132,7 +154,7 @@ def check_positive_int(call: str, name: str, value: Any, minimum: int = 1) -> No
             f"{value!r}."
         )
     if value < minimum:
-        raise ValueError(f"{call}({name}={value!r}) must be >= {minimum}.")
+        raise ValueError(f"{call}({name}={_format_value(value)}) must be >= {minimum}.")
 
 
 def check_dtype(call: str, name: str, value: Any) -> None:
@@ -166,5 +188,6 @@ def check_whole_number(call: str, name: str, value: Any, minimum: int = 0) -> No
         return
     if not (math.isfinite(number) and number == int(number) and number >= minimum):
         raise ValueError(
-            f"{call}({name}={value!r}) must be a whole number >= {minimum}."
+            f"{call}({name}={_format_value(value)}) must be a whole number "
+            f">= {minimum}."
         )

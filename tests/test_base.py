@@ -80,6 +80,19 @@ def test_apply_updates_names_structure_difference():
         optgrad.apply_updates({"a": jnp.ones(1), "b": jnp.ones(1)}, {"a": jnp.ones(1)})
 
 
+def test_apply_updates_accepts_integer_updates():
+    # Only update's check requires float updates; apply_updates adds what it
+    # is given and keeps each param's dtype, as optax does.
+    new = optgrad.apply_updates(
+        {"i": jnp.arange(3), "f": jnp.ones(2)},
+        {"i": jnp.ones(3, jnp.int32), "f": jnp.ones(2, jnp.int32)},
+    )
+    np.testing.assert_array_equal(new["i"], [1, 2, 3])
+    assert new["i"].dtype == jnp.int32
+    np.testing.assert_array_equal(new["f"], [2.0, 2.0])
+    assert new["f"].dtype == jnp.float32
+
+
 def test_incremental_update_mixes():
     new = {"a": jnp.ones(2)}
     old = {"a": jnp.zeros(2)}

@@ -2,6 +2,8 @@
 
 import inspect
 
+import jax.numpy as jnp
+import numpy as np
 import optax
 import pytest
 
@@ -37,6 +39,35 @@ def test_bad_hyperparameter_raises(name, kwargs, message):
         kwargs["key"] = 0
     with pytest.raises(ValueError, match=message):
         getattr(optgrad, name)(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["b1", "b2", "eps", "eps_root"])
+def test_none_hyperparameter_is_rejected(name):
+    with pytest.raises(TypeError, match=rf"adam\({name}=...\) must be a number"):
+        optgrad.adam(1e-3, **{name: None})
+
+
+@pytest.mark.parametrize(
+    "b1", [1.2, np.float32(1.2), jnp.asarray(1.2), np.asarray(1.2, np.float64)]
+)
+def test_range_message_shows_passed_value(b1):
+    with pytest.raises(ValueError, match=r"^adam\(b1=1\.2\) is out of range"):
+        optgrad.adam(1e-3, b1=b1)
+
+
+def test_injected_b1_message_shows_value():
+    # inject_hyperparams stores the value as a float32 array and builds adam
+    # with it at init.
+    opt = optgrad.inject_hyperparams(optgrad.adam)(learning_rate=1e-3, b1=1.2)
+    with pytest.raises(ValueError, match=r"^adam\(b1=1\.2\) is out of range"):
+        opt.init({"w": jnp.ones(2)})
+
+
+def test_optional_hyperparameters_accept_none():
+    optgrad.sgd(0.1, momentum=None)
+    optgrad.scale_by_zoom_linesearch(10, max_learning_rate=None, approx_dec_rtol=None)
+    loss = optgrad.losses.sigmoid_focal_loss(jnp.zeros(2), jnp.ones(2), alpha=None)
+    np.testing.assert_allclose(loss, 0.25 * np.log(2.0), rtol=1e-6)
 
 
 def test_optimistic_adam_rejects_a_schedule():

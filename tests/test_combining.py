@@ -1,3 +1,4 @@
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -35,6 +36,32 @@ def test_chain_forwards_extra_args():
 def test_chain_rejects_uncalled_factory():
     with pytest.raises(TypeError, match="argument 0 is function"):
         optgrad.chain(optgrad.identity)
+
+
+def test_chain_rejects_string_member():
+    with pytest.raises(TypeError, match=r"argument 1 is str 'sgd'.*optgrad\.adam\("):
+        optgrad.chain(optgrad.identity(), "sgd")
+
+
+def test_chain_turns_python_numbers_into_arrays():
+    seen = []
+
+    def record(updates, params):
+        seen.append((updates, params))
+        return updates
+
+    tx = optgrad.chain(optgrad.stateless(record), optgrad.sgd(0.5))
+    params = {"w": 1.0, "n": np.ones(2), "z": None}
+    state = tx.init(params)
+    updates, _ = tx.update({"w": 2.0, "n": np.ones(2), "z": None}, state, params)
+    members_updates, members_params = seen[0]
+    for leaf in [*jax.tree.leaves(members_updates), *jax.tree.leaves(members_params)]:
+        assert isinstance(leaf, jax.Array)
+        assert leaf.dtype == jnp.float32
+    assert members_updates["z"] is None
+    assert updates["w"].dtype == jnp.float32
+    np.testing.assert_array_equal(updates["w"], -1.0)
+    np.testing.assert_array_equal(updates["n"], [-0.5, -0.5])
 
 
 def test_chain_rejects_wrong_state():

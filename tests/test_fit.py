@@ -301,6 +301,56 @@ def test_fit_records_scalar_aux(key):
     )
 
 
+@pytest.mark.parametrize(
+    ("aux", "metrics", "match"),
+    [
+        ({"loss": 1.0}, {}, r"aux value named 'loss'.*train_loss"),
+        ({"mae": 1.0}, {"mae": _loss}, r"aux value named 'mae'.*metric 'mae'"),
+        ({"a": {"b": 1.0}, "a/b": 2.0}, {}, r"two aux values named 'a/b'"),
+    ],
+)
+def test_fit_rejects_colliding_aux_names(aux, metrics, match, key):
+    def loss_with_aux(params, batch):
+        return _loss(params, batch), aux
+
+    with pytest.raises(ValueError, match=match):
+        _fit_one_epoch(loss_with_aux, key, metrics=metrics, has_aux=True)
+
+
+def test_fit_asks_for_has_aux_on_pair(key):
+    def loss_with_aux(params, batch):
+        return _loss(params, batch), {"twice": 2.0}
+
+    with pytest.raises(ValueError, match=r"tuple of 2 items.*has_aux=True"):
+        _fit_one_epoch(loss_with_aux, key)
+
+
+def _fit_one_epoch(loss_fn, key, **kwargs):
+    return fit(
+        loss_fn,
+        _params(),
+        optgrad.sgd(0.05),
+        _data(),
+        epochs=1,
+        key=key,
+        progress=False,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "match"),
+    [
+        ("adam", r"is str 'adam', not a gradient.*optgrad\.adam\(1e-3\)"),
+        (optgrad.adam, r"is function adam.*Call the factory first"),
+        (None, r"is NoneType None, not a gradient transformation"),
+    ],
+)
+def test_fit_rejects_non_transformation(optimizer, match, key):
+    with pytest.raises(TypeError, match=match):
+        fit(_loss, _params(), optimizer, _data(), epochs=1, key=key, progress=False)
+
+
 def test_fit_passes_loss_to_extra_args_optimizer(key):
     # A transform that divides the update by the loss it receives as value=.
     def update(updates, state, params=None, *, value, **extra_args):
@@ -337,12 +387,14 @@ def test_fit_full_batch_lbfgs_solves_least_squares(library):
     np.testing.assert_allclose(params["w"], [1.0, -2.0, 0.5], atol=1e-4)
 
 
-def test_early_stopping_restores_best(key):
+# "nll" is the squared error here: a minimized name without "loss" in it.
+@pytest.mark.parametrize("monitor", ["val_loss", "val_nll"])
+def test_early_stopping_restores_best(monitor, key):
     # Validation targets have the opposite sign, so the validation loss is
     # best after the first epoch and worse after every later one.
     data = _data()
     validation = {"x": data["x"], "y": -data["y"]}
-    stopper = EarlyStopping("val_loss", patience=2)
+    stopper = EarlyStopping(monitor, patience=2)
     params, history = fit(
         _loss,
         _params(),
@@ -352,6 +404,7 @@ def test_early_stopping_restores_best(key):
         epochs=20,
         key=key,
         validation_data=validation,
+        metrics={"nll": _loss},
         callbacks=[stopper],
         progress=False,
     )
@@ -359,7 +412,7 @@ def test_early_stopping_restores_best(key):
     assert stopper.best_epoch == 0
     assert stopper.stopped_epoch == 2
     best_loss = evaluate({"loss": _loss}, params, validation)["loss"]
-    assert best_loss == pytest.approx(history.epochs["val_loss"][0], rel=1e-6)
+    assert best_loss == pytest.approx(history.epochs[monitor][0], rel=1e-6)
 
 
 def test_early_stopping_maximizes_accuracy_names():
@@ -367,6 +420,34 @@ def test_early_stopping_maximizes_accuracy_names():
     assert EarlyStopping("val_loss").mode == "min"
     with pytest.raises(ValueError, match="mode='best'"):
         EarlyStopping("val_loss", mode="best")
+
+
+@pytest.mark.parametrize(
+    ("monitor", "mode"),
+    [
+        ("val_loss", "min"),
+        ("val_nll", "min"),
+        ("val_cross_entropy", "min"),
+        ("train_rmse", "min"),
+        ("val_top1_error", "min"),
+        ("val_accuracy", "max"),
+        ("val_sequence_accuracy", "max"),
+        ("val_r2", "max"),
+        ("val_mean_iou", "max"),
+        ("val_dice", "max"),
+        ("val_dice_loss", "min"),
+        ("val_auc", "max"),
+    ],
+)
+def test_early_stopping_guesses_direction(monitor, mode):
+    assert EarlyStopping(monitor).mode == mode
+
+
+@pytest.mark.parametrize("monitor", ["val_hinge", "val_score", "val_mseloss", "x"])
+def test_early_stopping_rejects_unknown_direction(monitor):
+    with pytest.raises(ValueError, match=r"mode='min' or mode='max'"):
+        EarlyStopping(monitor)
+    assert EarlyStopping(monitor, mode="max").mode == "max"
 
 
 def test_early_stopping_names_missing_series(key):
@@ -447,6 +528,7 @@ def test_progress_false_is_silent(key, capsys):
         ({"batch_size": 2, "key": 0}, TypeError, "must be a PRNG key"),
         ({"metrics": [len]}, TypeError, "metrics=...\\) must map names"),
         ({"callbacks": [len]}, TypeError, "Callback objects"),
+        ({"metrics": {"loss": len}}, ValueError, r"metric named 'loss'.*val_loss"),
     ],
 )
 def test_fit_rejects_invalid_arguments(kwargs, error, match):
@@ -501,6 +583,24 @@ def test_history_plot_and_json(key, tmp_path):
     assert record["epoch"] == [1, 2, 3]
     assert record["steps"] == [2, 4, 6]
     assert len(record["val_mse"]) == 3
+
+
+def test_history_repr_is_short():
+    history = History()
+    assert repr(history) == "History(num_steps=0, num_epochs=0, last={})"
+    for epoch in range(3):
+        history.append_epoch(
+            np.full(1000, 0.5),
+            np.ones(1000),
+            np.ones(1000),
+            {"train_loss": 0.25 / (epoch + 1), "val_accuracy": 0.9},
+            1.0,
+        )
+    text = repr(history)
+    assert text == (
+        "History(num_steps=3000, num_epochs=3, "
+        "last={'train_loss': 0.08333, 'val_accuracy': 0.9})"
+    )
 
 
 def test_history_last_names_series():

@@ -89,6 +89,46 @@ def test_sparse_categorical_out_of_range_is_nan():
     np.testing.assert_allclose(np.asarray(value)[[0, 3]], np.log(3.0), rtol=1e-6)
 
 
+def test_binary_cross_entropy_invalid_probability_is_nan():
+    p = jnp.array([1.5, -0.1, jnp.nan, jnp.inf, 1.0 + 1e-7, 0.0, 1.0, 0.5])
+    y = jnp.array([1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.5])
+    value = jax.jit(losses.binary_cross_entropy)(p, y)
+    np.testing.assert_array_equal(np.isnan(value), [True] * 5 + [False] * 3)
+    np.testing.assert_allclose(value[5:], [100.0, 100.0, np.log(2.0)], rtol=1e-6)
+
+
+def test_binary_cross_entropy_invalid_probability_bfloat16():
+    p = jnp.array([1.5, 0.0, 1.0], jnp.bfloat16)
+    value = losses.binary_cross_entropy(p, jnp.array([1.0, 0.0, 1.0], jnp.bfloat16))
+    assert value.dtype == jnp.bfloat16
+    np.testing.assert_array_equal(np.isnan(value), [True, False, False])
+
+
+def test_categorical_cross_entropy_invalid_probability_is_nan():
+    p = jnp.array(
+        [[0.0, 1.0], [2.0, 3.0], [0.5, 0.5], [-0.1, 1.1], [jnp.nan, 0.5], [0.3, 0.7]]
+    )
+    # The invalid probability of row 3 has label 0 and still marks the row.
+    y = jnp.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [1, 0]])
+    value = jax.jit(losses.categorical_cross_entropy)(p, y)
+    np.testing.assert_array_equal(
+        np.isnan(value), [False, True, False, True, True, False]
+    )
+    np.testing.assert_allclose(
+        np.asarray(value)[[0, 2, 5]], [100.0, np.log(2.0), -np.log(0.3)], rtol=1e-6
+    )
+
+
+def test_sparse_categorical_invalid_probability_is_nan():
+    p = jnp.array([[0.0, 1.0], [2.0, 0.3], [0.5, 0.5], [-0.5, 0.5], [jnp.nan, 1.0]])
+    value = losses.sparse_categorical_cross_entropy(p, jnp.array([0, 0, 1, 1, 0]))
+    np.testing.assert_array_equal(np.isnan(value), [False, True, False, False, True])
+    # Row 3's invalid probability is not the labelled one, so it is not read.
+    np.testing.assert_allclose(
+        np.asarray(value)[[0, 2, 3]], [100.0, np.log(2.0), np.log(2.0)], rtol=1e-6
+    )
+
+
 def test_sparse_categorical_axis_zero():
     p = jax.nn.softmax(jax.random.normal(jax.random.key(2), (4, 3)), axis=0)
     labels = jnp.array([3, 0, 1])

@@ -93,7 +93,7 @@ def test_targets_broadcast_without_changing_shape():
 
 
 def test_targets_that_would_grow_the_result_are_rejected():
-    with pytest.raises(ValueError, match=r"targets of shape \(3,\).*\(3, 1\)"):
+    with pytest.raises(ValueError, match=r"shape \(3,\) of targets.*\(3, 1\)"):
         losses.squared_error(jnp.zeros((3, 1)), jnp.zeros(3))
 
 

@@ -184,6 +184,42 @@ def test_rejects_mismatched_gradients(case):
 
 
 @CASES
+def test_rejects_integer_gradients(case):
+    opt = case.build(optgrad)
+    params = {"w": jnp.ones(3), "b": jnp.ones(2)}
+    state = opt.init(params)
+    grads = {"w": jnp.ones(3, jnp.int32), "b": jnp.ones(2)}
+    extra = _extra(case, params, grads, _sum_of_squares)
+    with pytest.raises(TypeError, match=r"updates must be floating-point") as info:
+        jax.jit(opt.update)(grads, state, params, **extra)
+    assert "['w']: dtype int32" in str(info.value)
+    assert "['b']" not in str(info.value)
+
+
+@CASES
+def test_accepts_python_and_numpy_leaves(case):
+    # jax_enable_x64 is off here and warnings are errors, so this also
+    # checks that float64 leaves ask JAX for no float64 array.
+    opt = case.build(optgrad)
+    params = {"w": np.linspace(0.5, 1.5, 6).reshape(2, 3), "s": 1.5}
+    grads = {"w": np.full((2, 3), 0.25), "s": -0.5}
+    state = opt.init(params)
+    updates, _ = opt.update(
+        grads, state, params, **_extra(case, params, grads, _sum_of_squares)
+    )
+
+    as_float32 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), (params, grads))
+    expected_state = opt.init(as_float32[0])
+    expected, _ = opt.update(
+        as_float32[1],
+        expected_state,
+        as_float32[0],
+        **_extra(case, *as_float32, _sum_of_squares),
+    )
+    tree_equal(updates, expected)
+
+
+@CASES
 def test_handles_none_and_empty_leaves(case):
     opt = case.build(optgrad)
     params = {"w": jnp.ones(3), "frozen": None, "empty": {}, "zero": jnp.zeros((0, 2))}

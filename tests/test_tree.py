@@ -165,6 +165,75 @@ def test_check_same_shapes_skips_missing_tree():
     tree.check_same_shapes("demo", ("updates", {"a": jnp.ones(1)}), ("params", None))
 
 
+def test_check_same_shapes_rejects_integer_updates():
+    updates = {"w": jnp.ones(3, jnp.int32), "b": jnp.ones(2), "m": jnp.ones(1, bool)}
+    params = {"w": jnp.ones(3), "b": jnp.ones(2), "m": jnp.ones(1)}
+    with pytest.raises(
+        TypeError, match=r"demo.update: updates must be floating"
+    ) as info:
+        tree.check_same_shapes("demo.update", ("updates", updates), ("params", params))
+    message = str(info.value)
+    assert "2 leaves are not (first: ['m'])" in message
+    assert "['w']: dtype int32" in message
+    assert "['m']: dtype bool" in message
+    assert "['b']" not in message
+    assert "g.astype(p.dtype)" in message
+
+
+def test_check_same_shapes_rejects_python_numbers():
+    with pytest.raises(TypeError, match=r"\['w'\]: Python float") as info:
+        tree.check_same_shapes("demo.update", ("updates", {"w": 0.5, "b": None}))
+    assert "1 leaf is a Python number" in str(info.value)
+    assert "jnp.asarray" in str(info.value)
+
+
+def test_check_same_shapes_accepts_inexact_updates():
+    updates = {
+        "a": jnp.ones(2, jnp.bfloat16),
+        "c": jnp.ones(2, jnp.complex64),
+        "n": np.ones(2, np.float32),
+        "z": None,
+    }
+    tree.check_same_shapes("demo.update", ("updates", updates), ("params", updates))
+
+
+def test_check_same_shapes_float_reference_off():
+    params = {"w": jnp.arange(3)}
+    tree.check_same_shapes(
+        "apply_updates", ("params", params), ("updates", params), float_reference=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("updates", "params", "only"),
+    [
+        ({}, {"w": jnp.ones(3)}, "leaves only in params: ['w']"),
+        ({"w": jnp.ones(3), "b": jnp.ones(2)}, {"w": jnp.ones(3)}, "only in updates"),
+    ],
+)
+def test_structure_hint_fits_either_side(updates, params, only):
+    with pytest.raises(ValueError) as info:
+        tree.check_same_shapes("demo.update", ("updates", updates), ("params", params))
+    message = str(info.value)
+    assert only in message
+    assert "Pass updates and params with the same structure." in message
+    assert "with the structure of" not in message
+
+
+def test_dtype_helpers_are_canonical():
+    # jax_enable_x64 is off in the test suite, so float64 stands for float32.
+    assert tree.compute_dtype(np.float64) == jnp.float32
+    assert tree.compute_dtype(jnp.bfloat16) == jnp.float32
+    assert tree.moment_dtype(np.float64) == jnp.float32
+    assert tree.moment_dtype(jnp.float32, np.complex128) == jnp.complex64
+    moments = tree.moment_zeros_like({"w": np.ones(3), "s": 1.0})
+    assert moments["w"].dtype == jnp.float32
+    assert moments["s"].dtype == jnp.float32
+    stacked = tree.stacked_zeros_like({"w": np.ones(3)}, 2)
+    assert stacked["w"].dtype == jnp.float32
+    assert stacked["w"].shape == (2, 3)
+
+
 def test_check_float_params_names_leaf():
     params = {"w": jnp.ones(2), "step": jnp.array(3), "flag": jnp.array(True)}
     with pytest.raises(TypeError, match=r"\['flag'\]: dtype bool") as info:

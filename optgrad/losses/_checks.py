@@ -104,8 +104,8 @@ def broadcast_to_shape(
         joint = None
     if joint != shape:
         raise ValueError(
-            f"{call}: {name} of shape {array.shape} does not match "
-            f"{reference_name} of shape {shape}. Pass {name} with shape {shape}, "
+            f"{call}: the shape {array.shape} of {name} does not match the "
+            f"shape {shape} of {reference_name}. Pass {name} with shape {shape}, "
             f"or with a shape that broadcasts to it without changing it."
         )
     return jnp.broadcast_to(array, shape)

@@ -4,7 +4,8 @@ Each log-probability is clamped at -100 before it is used, as PyTorch's
 ``BCELoss`` does, so probabilities of exactly 0 and 1 give finite values
 and gradients. The gradient is the derivative of the clamped function: 0
 for a log term that is clamped. Probabilities are used as given; they are
-not clipped to an open interval or renormalized. Prefer the logit-based
+not clipped to an open interval or renormalized, and a probability outside
+[0, 1] (or NaN) gives NaN for its example. Prefer the logit-based
 losses (``sigmoid_binary_cross_entropy``, ``softmax_cross_entropy``) where
 logits are available: they need no clamp.
 """
@@ -36,6 +37,16 @@ def _clamped_log1m(values: jax.Array) -> jax.Array:
     logs = jnp.log1p(-jnp.where(below_one, values, jnp.zeros_like(values)))
     floor = jnp.full_like(values, _LOG_FLOOR)
     return jnp.where(below_one, jnp.maximum(logs, floor), floor)
+
+
+def _nan_outside_unit_interval(values: jax.Array, probabilities: jax.Array):
+    """Return ``values`` with NaN where ``probabilities`` is outside [0, 1].
+
+    The clamped logs map a negative probability, one above 1 and NaN to the
+    floor, which would give a finite loss for an invalid input.
+    """
+    valid = (probabilities >= 0) & (probabilities <= 1)
+    return jnp.where(valid, values, jnp.full_like(values, jnp.nan))
 
 
 def _probability_inputs(call, probabilities, labels, name="labels"):
@@ -77,7 +88,10 @@ def binary_cross_entropy(
         optax 0.2.8 has no such function. The gradient is that of the clamped
         formula, so it is 0 for a clamped term (for example ``p = 0`` with
         ``y = 1``). The backward kernel of PyTorch's ``BCELoss`` instead uses
-        ``(p - y) / max(p * (1 - p), 1e-12)`` for every element.
+        ``(p - y) / max(p * (1 - p), 1e-12)`` for every element. A
+        probability outside [0, 1], or NaN, gives NaN for its element
+        (PyTorch raises an error; the clamped formula alone would return a
+        finite, possibly negative, loss).
 
     Examples:
         >>> import jax.numpy as jnp
@@ -91,7 +105,8 @@ def binary_cross_entropy(
     )
     positive = labels * -_clamped_log(probabilities)
     negative = (1.0 - labels) * -_clamped_log1m(probabilities)
-    return (positive + negative).astype(dtype)
+    loss = _nan_outside_unit_interval(positive + negative, probabilities)
+    return loss.astype(dtype)
 
 
 def categorical_cross_entropy(
@@ -121,12 +136,18 @@ def categorical_cross_entropy(
     Notes:
         optax 0.2.8 has no such function. A probability of 0 costs at most
         100 per unit of label mass, with a zero gradient; Keras instead clips
-        probabilities to ``[1e-7, 1 - 1e-7]`` and renormalizes them.
+        probabilities to ``[1e-7, 1 - 1e-7]`` and renormalizes them. An
+        example with any probability outside [0, 1], or NaN, gets a loss of
+        NaN, whatever its labels. Probabilities that do not sum to 1 are
+        used as they are.
     """
     call = "categorical_cross_entropy"
     probabilities, labels, dtype = _probability_inputs(call, probabilities, labels)
     axes = _checks.normalize_axes(call, axis, probabilities.ndim)
-    terms = labels * _clamped_log(probabilities)
+    # A NaN term makes the sum NaN, so one select marks the whole example.
+    terms = _nan_outside_unit_interval(
+        labels * _clamped_log(probabilities), probabilities
+    )
     return (-jnp.sum(terms, axis=axes)).astype(dtype)
 
 
@@ -156,7 +177,10 @@ def sparse_categorical_cross_entropy(
 
     Notes:
         optax 0.2.8 has no such function. A label outside
-        ``[0, num_classes)``, including -1, gives NaN for its example.
+        ``[0, num_classes)``, including -1, gives NaN for its example, and
+        so does a probability of the labelled class outside [0, 1] or NaN.
+        The other probabilities of the example are not read, so unlike
+        ``categorical_cross_entropy`` an invalid one there goes unnoticed.
     """
     call = "sparse_categorical_cross_entropy"
     probabilities = _checks.float_array(call, "probabilities", probabilities)
@@ -173,4 +197,5 @@ def sparse_categorical_cross_entropy(
     work = probabilities.astype(_checks.compute_dtype(probabilities.dtype))
     picked = _numerics.take_class(work, index)
     loss = -_clamped_log(picked)
+    valid = valid & (picked >= 0) & (picked <= 1)
     return _numerics.nan_where_invalid(loss, valid).astype(probabilities.dtype)

@@ -138,7 +138,8 @@ def sigmoid_focal_loss(
         https://arxiv.org/abs/1708.02002
     """
     call = "sigmoid_focal_loss"
-    _validate.check_range(call, "alpha", alpha, 0.0, 1.0)
+    if alpha is not None:
+        _validate.check_range(call, "alpha", alpha, 0.0, 1.0)
     _validate.check_range(call, "gamma", gamma, low=0.0)
     logits, labels, dtype = _binary_inputs(call, logits, labels)
     gamma = jnp.asarray(gamma).astype(logits.dtype)

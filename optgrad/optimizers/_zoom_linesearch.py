@@ -225,14 +225,16 @@ def scale_by_zoom_linesearch(
     """
     name = "scale_by_zoom_linesearch"
     _validate.check_positive_int(name, "max_linesearch_steps", max_linesearch_steps)
-    _validate.check_positive(name, "max_learning_rate", max_learning_rate)
+    if max_learning_rate is not None:
+        _validate.check_positive(name, "max_learning_rate", max_learning_rate)
     _validate.check_non_negative(name, "tol", tol)
     _validate.check_range(name, "increase_factor", increase_factor, 1.0, low_open=True)
     _validate.check_range(
         name, "slope_rtol", slope_rtol, 0.0, 1.0, low_open=True, high_open=True
     )
     _validate.check_range(name, "curv_rtol", curv_rtol, low=0.0, low_open=True)
-    _validate.check_non_negative(name, "approx_dec_rtol", approx_dec_rtol)
+    if approx_dec_rtol is not None:
+        _validate.check_non_negative(name, "approx_dec_rtol", approx_dec_rtol)
     _validate.check_non_negative(name, "stepsize_precision", stepsize_precision)
     if initial_guess_strategy not in _GUESS_STRATEGIES:
         raise ValueError(

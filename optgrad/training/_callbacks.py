@@ -5,8 +5,48 @@ from typing import Any
 
 from optgrad.training._history import History
 
-# Substrings of a series name that mark a quantity to minimize.
-_MINIMIZED = ("loss", "error", "mse", "mae")
+# Endings of a series name that tell the direction of improvement. The
+# built-in tasks record accuracy, sequence_accuracy, r2, mean_iou and dice.
+_MINIMIZED = (
+    "loss",
+    "error",
+    "mse",
+    "rmse",
+    "mae",
+    "mape",
+    "nll",
+    "cross_entropy",
+    "perplexity",
+)
+_MAXIMIZED = (
+    "accuracy",
+    "acc",
+    "r2",
+    "iou",
+    "dice",
+    "auc",
+    "f1",
+    "precision",
+    "recall",
+)
+
+
+def _guess_mode(monitor: str) -> str | None:
+    """Return ``"min"`` or ``"max"`` from the ending of ``monitor``, else ``None``.
+
+    An ending counts only as the whole name or after an underscore, so
+    ``val_mean_iou`` is maximized but ``val_hinge`` matches nothing.
+    """
+    name = monitor.lower()
+
+    def ends_with(words: tuple[str, ...]) -> bool:
+        return any(name == word or name.endswith("_" + word) for word in words)
+
+    if ends_with(_MINIMIZED):
+        return "min"
+    if ends_with(_MAXIMIZED):
+        return "max"
+    return None
 
 
 class Callback:
@@ -47,11 +87,20 @@ class EarlyStopping(Callback):
         monitor: The ``History.epochs`` series to watch, such as ``"val_loss"``
             or ``"val_accuracy"``.
         patience: Epochs without improvement to allow before stopping.
-        mode: ``"min"``, ``"max"``, or ``"auto"``: minimize names that
-            contain ``loss``, ``error``, ``mse`` or ``mae``, maximize others.
+        mode: ``"min"``, ``"max"``, or ``"auto"``. ``"auto"`` minimizes
+            names that end in ``loss``, ``error``, ``mse``, ``rmse``,
+            ``mae``, ``mape``, ``nll``, ``cross_entropy`` or ``perplexity``
+            and maximizes names that end in ``accuracy``, ``acc``, ``r2``,
+            ``iou``, ``dice``, ``auc``, ``f1``, ``precision`` or ``recall``
+            (after an underscore, or as the whole name). Any other name
+            needs ``"min"`` or ``"max"``.
         min_delta: The smallest change that counts as an improvement.
         restore_best: Return the params of the best epoch rather than the
             last ones.
+
+    Raises:
+        ValueError: For an invalid argument, or ``mode="auto"`` with a
+            ``monitor`` name that does not tell the direction.
 
     Attributes:
         best_value: The best value seen (``None`` before the first epoch).
@@ -69,6 +118,11 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         restore_best: bool = True,
     ):
+        if not isinstance(monitor, str):
+            raise TypeError(
+                "EarlyStopping(monitor=...) must be the name of a series, such as "
+                f"'val_loss', got {type(monitor).__name__}."
+            )
         if mode not in ("auto", "min", "max"):
             raise ValueError(
                 f"EarlyStopping(mode={mode!r}) is invalid; use 'min', 'max' or 'auto'."
@@ -80,7 +134,13 @@ class EarlyStopping(Callback):
         if not min_delta >= 0:
             raise ValueError(f"EarlyStopping(min_delta={min_delta!r}) must be >= 0.")
         if mode == "auto":
-            mode = "min" if any(word in monitor for word in _MINIMIZED) else "max"
+            mode = _guess_mode(monitor)
+            if mode is None:
+                raise ValueError(
+                    f"EarlyStopping(monitor={monitor!r}, mode='auto') cannot tell "
+                    "whether this series improves by going down or up. Pass "
+                    "mode='min' or mode='max'."
+                )
         self.monitor = monitor
         self.patience = patience
         self.mode = mode

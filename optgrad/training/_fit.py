@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from optgrad import _messages
 from optgrad.training import _steps
 from optgrad.training._callbacks import Callback
 from optgrad.training._history import History
@@ -76,7 +77,8 @@ def fit(
             and the validation values.
         callbacks: ``Callback`` objects such as ``EarlyStopping``.
         has_aux: ``loss_fn`` returns ``(loss, aux)``. Scalar leaves of
-            ``aux`` are averaged per epoch into ``train_<name>``.
+            ``aux`` are averaged per epoch into ``train_<name>``; a name
+            that is ``loss`` or a metric's name raises ``ValueError``.
         drop_remainder: Skip the last ``n % batch_size`` examples of each
             epoch's order.
         shuffle: Draw a new order each epoch; ``False`` keeps the data order.
@@ -89,10 +91,12 @@ def fit(
 
     Raises:
         ValueError: For an invalid argument, data leaves with different
-            numbers of examples, or a ``loss_fn`` that does not return a
-            scalar.
-        TypeError: For a ``key`` that is not a PRNG key, or ``metrics`` that is
-            not a mapping.
+            numbers of examples, a ``loss_fn`` that does not return a
+            scalar (or a pair, with ``has_aux=True``), or an aux value or
+            metric that would be recorded under the name of another series.
+        TypeError: For an ``optimizer`` without ``init`` and ``update``, a
+            ``key`` that is not a PRNG key, or ``metrics`` that is not a
+            mapping.
         ImportError: When ``progress=True`` and tqdm is not installed.
 
     Notes:
@@ -137,6 +141,12 @@ def fit(
             "fit(metrics=...) must map names to functions, such as "
             f"{{'accuracy': accuracy}}, got {type(metrics).__name__}."
         )
+    _check_optimizer(optimizer)
+    if "loss" in metrics:
+        raise ValueError(
+            "fit(metrics=...) has a metric named 'loss', which would overwrite the "
+            "recorded train_loss and val_loss. Rename the metric."
+        )
     callbacks = list(callbacks)
     for callback in callbacks:
         if not isinstance(callback, Callback):
@@ -169,6 +179,7 @@ def fit(
         adapter,
         has_aux=has_aux,
         keywords=_steps.update_keywords(optimizer),
+        metric_names=tuple(metrics),
     )
     run_epoch = jax.jit(_steps.make_epoch(step, plan))
 
@@ -236,6 +247,13 @@ def fit(
         if replacement is not None:
             result = replacement
     return result, history
+
+
+def _check_optimizer(optimizer: Any) -> None:
+    init = getattr(optimizer, "init", None)
+    update = getattr(optimizer, "update", None)
+    if not (callable(init) and callable(update)):
+        raise TypeError(_messages.not_a_transformation("fit(optimizer=...)", optimizer))
 
 
 def _check_positive_int(name: str, value: Any) -> None:

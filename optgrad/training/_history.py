@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(repr=False)
 class History:
     """The measurements of a ``fit`` run, as NumPy arrays and lists on the host.
 
@@ -40,6 +40,19 @@ class History:
     epoch_end_step: list[int] = dataclasses.field(default_factory=list)
     epochs: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     epoch_seconds: list[float] = dataclasses.field(default_factory=list)
+
+    def __repr__(self) -> str:
+        # The per-step arrays can hold millions of values, so only the last
+        # value of each per-epoch series is shown.
+        last = ", ".join(
+            f"{name!r}: {values[-1]:.4g}"
+            for name, values in self.epochs.items()
+            if values
+        )
+        return (
+            f"History(num_steps={self.num_steps}, num_epochs={self.num_epochs}, "
+            f"last={{{last}}})"
+        )
 
     @property
     def num_steps(self) -> int:

@@ -85,17 +85,43 @@ def take(data: Any, indices: jax.Array) -> Any:
     return jax.tree.map(lambda x: jnp.take(x, indices, axis=0), data)
 
 
-def _scalar_leaves(aux: Any) -> dict[str, jax.Array]:
-    """Return the scalar leaves of ``aux`` by name; other leaves are dropped."""
+def _scalar_leaves(aux: Any, metric_names: tuple[str, ...]) -> dict[str, jax.Array]:
+    """Return the scalar leaves of ``aux`` by name; other leaves are dropped.
+
+    Raises:
+        ValueError: When a name would be recorded under the name of another
+            series: ``loss``, one of ``metric_names``, or another aux leaf.
+    """
     if aux is None:
         return {}
     if isinstance(aux, jax.Array | float | int) and jnp.ndim(aux) == 0:
-        return {"aux": jnp.asarray(aux)}
+        leaves = [("aux", aux)]
+    else:
+        leaves = [
+            ("/".join(_key_name(key) for key in path), leaf)
+            for path, leaf in jax.tree_util.tree_flatten_with_path(aux)[0]
+            if jnp.ndim(leaf) == 0
+        ]
     scalars = {}
-    for path, leaf in jax.tree_util.tree_flatten_with_path(aux)[0]:
-        if jnp.ndim(leaf) == 0:
-            name = "/".join(_key_name(key) for key in path)
-            scalars[name] = jnp.asarray(leaf)
+    for name, leaf in leaves:
+        if name == "loss":
+            raise ValueError(
+                "fit(has_aux=True): loss_fn returns an aux value named 'loss', "
+                "which would overwrite train_loss, the mean training loss. Rename "
+                "the aux value."
+            )
+        if name in metric_names:
+            raise ValueError(
+                f"fit(has_aux=True): loss_fn returns an aux value named {name!r}, "
+                f"and the metric {name!r} is recorded as train_{name} too. Rename "
+                "the aux value or the metric."
+            )
+        if name in scalars:
+            raise ValueError(
+                f"fit(has_aux=True): loss_fn returns two aux values named {name!r}. "
+                "Give each scalar leaf of aux its own path."
+            )
+        scalars[name] = jnp.asarray(leaf)
     return scalars
 
 
@@ -108,7 +134,12 @@ def _key_name(key: Any) -> str:
 
 def check_scalar(call: str, value: Any) -> jax.Array:
     """Return ``value`` as an array, raising ``ValueError`` if it is not a scalar."""
-    value = jnp.asarray(value)
+    try:
+        value = jnp.asarray(value)
+    except TypeError:
+        raise ValueError(
+            f"{call} must return a scalar, got {type(value).__name__}."
+        ) from None
     if value.shape != ():
         raise ValueError(
             f"{call} must return a scalar, got an array of shape {value.shape}. "
@@ -124,22 +155,34 @@ def make_step(
     *,
     has_aux: bool,
     keywords: tuple[str, ...],
+    metric_names: tuple[str, ...] = (),
 ) -> Callable:
     """Build ``step(carry, batch) -> (carry, record)`` for one optimizer update.
 
     ``carry`` is ``(trainable, rest, opt_state)``. ``record`` contains the loss,
-    the gradient and update norms and the scalar auxiliary values.
+    the gradient and update norms and the scalar auxiliary values, which must
+    not be named ``loss`` or like one of ``metric_names``.
     """
 
     def objective(trainable, rest, batch):
         output, new_rest = adapter.apply(loss_fn, trainable, rest, batch, training=True)
         if has_aux:
             if not isinstance(output, tuple) or len(output) != 2:
+                got = (
+                    f"an array of shape {output.shape}"
+                    if hasattr(output, "shape")
+                    else type(output).__name__
+                )
                 raise ValueError(
                     "fit(has_aux=True) needs loss_fn to return (loss, aux), got "
-                    f"{type(output).__name__}. Return a pair or pass has_aux=False."
+                    f"{got}. Return a pair or pass has_aux=False."
                 )
             loss, aux = output
+        elif isinstance(output, tuple):
+            raise ValueError(
+                f"fit: loss_fn returned a tuple of {len(output)} items, not a "
+                "scalar. Pass has_aux=True if it returns (loss, aux)."
+            )
         else:
             loss, aux = output, None
         loss = check_scalar("loss_fn", loss)
@@ -162,7 +205,7 @@ def make_step(
             "loss": loss,
             "grad_norm": tree.norm(grads),
             "update_norm": tree.norm(updates),
-            "aux": _scalar_leaves(aux),
+            "aux": _scalar_leaves(aux, metric_names),
         }
         trainable = apply_updates(trainable, updates)
         return (trainable, new_rest, opt_state), record

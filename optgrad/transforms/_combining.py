@@ -5,7 +5,7 @@ from typing import Any, NamedTuple
 
 import jax
 
-from optgrad import tree
+from optgrad import _messages, tree
 from optgrad._base import (
     GradientTransformation,
     GradientTransformationExtraArgs,
@@ -13,6 +13,7 @@ from optgrad._base import (
 )
 from optgrad._typing import OptState
 from optgrad.transforms._masking import masked, resolve_mask
+from optgrad.tree._dtypes import as_jax_arrays
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArgs:
@@ -21,6 +22,10 @@ def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArg
     The state is a tuple of the members' states, in order. The result always
     accepts extra keyword arguments in ``update`` and forwards them to the
     members that take them (``polyak_sgd`` needs ``value=``, for instance).
+
+    Python numbers and NumPy arrays among the params and updates are turned
+    into JAX arrays before the first member sees them, so ``{"w": 1.0}``
+    works as params. Every named optimizer is a ``chain``.
 
     Args:
         *transforms: The transformations to apply, first to last.
@@ -41,13 +46,12 @@ def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArg
     for index, tx in enumerate(transforms):
         if not isinstance(tx, GradientTransformation):
             raise TypeError(
-                f"chain(...) takes gradient transformations, but argument {index} is "
-                f"{type(tx).__name__}. Call the factory first: optgrad.adam(1e-3), "
-                "not optgrad.adam."
+                _messages.not_a_transformation(f"chain(...) argument {index}", tx)
             )
     members = [with_extra_args_support(tx) for tx in transforms]
 
     def init_fn(params):
+        params = as_jax_arrays(params)
         return tuple(tx.init(params) for tx in members)
 
     def update_fn(updates, state, params=None, **extra_args):
@@ -57,6 +61,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformationExtraArg
                 f"states that chain.init returns, got {_describe(state)}. Pass the "
                 "state returned by init (or by the previous update) of this chain."
             )
+        updates, params = as_jax_arrays(updates), as_jax_arrays(params)
         new_state = []
         for tx, member_state in zip(members, state, strict=True):
             updates, member_state = tx.update(

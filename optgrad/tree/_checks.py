@@ -57,29 +57,48 @@ def _structure_error(where: str, name_a: str, tree_a: Any, name_b: str, tree_b: 
         lines.append("  the leaf paths agree but the container types differ.")
     lines.append(f"  {name_a}: {_describe_structure(tree_a)}")
     lines.append(f"  {name_b}: {_describe_structure(tree_b)}")
-    lines.append(
-        f"  Pass {name_b} with the structure of {name_a}, for example the "
-        "gradients of the same params the optimizer was initialized with."
-    )
+    # Either tree may be the faulty one (gradients of part of the model, or
+    # params that gained a leaf), so the hint does not say which to change.
+    hint = f"  Pass {name_a} and {name_b} with the same structure."
+    if "updates" in (name_a, name_b):
+        hint += (
+            " The gradients, the params and the optimizer state must all follow "
+            "the params tree that the optimizer was initialized with."
+        )
+    lines.append(hint)
     return ValueError("\n".join(lines))
 
 
-def check_same_shapes(where: str, reference: tuple[str, Any], *others: tuple[str, Any]):
-    """Raise ``ValueError`` unless every tree matches the reference tree.
+def check_same_shapes(
+    where: str,
+    reference: tuple[str, Any],
+    *others: tuple[str, Any],
+    float_reference: bool = True,
+):
+    """Raise unless every tree matches the reference tree.
 
     Trees match when they have the same structure and every leaf has the same
     shape. A tree given as ``None`` is skipped, so optional params can be
-    passed straight through.
+    passed straight through. Every transform calls this first in ``update``
+    with the updates as the reference, so the reference's leaves must also be
+    floating-point or complex arrays, because integer gradients would
+    otherwise give integer updates.
 
     Args:
         where: The call to name in the message, such as ``"adam.update"``.
         reference: ``(name, tree)``, usually the updates.
         *others: ``(name, tree)`` pairs to compare with the reference.
+        float_reference: Check the dtypes of the reference's leaves.
+            ``apply_updates`` and ``incremental_update`` turn this off,
+            because their reference is the params.
 
     Raises:
         ValueError: Naming the first differing leaf path (every differing leaf
             up to a limit) with the expected and actual shapes, or both
             structures when they differ.
+        TypeError: With ``float_reference``, for reference leaves that are
+            integer or boolean, or Python numbers rather than arrays, listing
+            their paths and dtypes.
     """
     ref_name, ref_tree = reference
     ref_def = jax.tree.structure(ref_tree, is_leaf=_is_none)
@@ -97,6 +116,55 @@ def check_same_shapes(where: str, reference: tuple[str, Any], *others: tuple[str
                 bad.append((path, expected, actual))
         if bad:
             raise _shape_error(where, ref_name, name, bad)
+    if float_reference:
+        _check_float_leaves(where, ref_name, ref_tree)
+
+
+def _check_float_leaves(where: str, name: str, tree: Any) -> None:
+    scalars, integers = [], []
+    for path, leaf in _leaves_with_paths(tree):
+        if leaf is None:
+            continue
+        if isinstance(leaf, bool | int | float | complex):
+            scalars.append((path, type(leaf).__name__))
+            continue
+        dtype = _leaf_dtype(leaf)
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            integers.append((path, getattr(dtype, "name", dtype)))
+    if integers:
+        lines = [
+            f"{where}: {name} must be floating-point or complex, but "
+            f"{_count_leaves(integers)} not (first: {integers[0][0]})."
+        ]
+        lines += _list_leaves(integers, "dtype ")
+        lines.append(
+            f"  Cast these {name} to the float dtype of their params, for example "
+            "jax.tree.map(lambda g, p: g.astype(p.dtype), grads, params)."
+        )
+        raise TypeError("\n".join(lines))
+    if scalars:
+        lines = [
+            f"{where}: {name} must be arrays, but {_count_leaves(scalars)} "
+            f"{'a Python number' if len(scalars) == 1 else 'Python numbers'} "
+            f"(first: {scalars[0][0]})."
+        ]
+        lines += _list_leaves(scalars, "Python ")
+        lines.append(
+            "  Pass arrays, such as jnp.asarray(value), or wrap the transform in "
+            "optgrad.chain, which converts Python numbers."
+        )
+        raise TypeError("\n".join(lines))
+
+
+def _count_leaves(bad: list) -> str:
+    return f"{len(bad)} {'leaf is' if len(bad) == 1 else 'leaves are'}"
+
+
+def _list_leaves(bad: list, prefix: str) -> list[str]:
+    lines = [f"  {path}: {prefix}{kind}" for path, kind in bad[:_MAX_LISTED]]
+    if len(bad) > _MAX_LISTED:
+        lines.append(f"  ... and {len(bad) - _MAX_LISTED} more")
+    return lines
 
 
 def _shape_error(where: str, ref_name: str, name: str, bad: list) -> ValueError:
