@@ -13,7 +13,14 @@ import pytest
 from helpers import reference_mode, tree_allclose, tree_equal
 
 import optgrad
-from optgrad.training import Callback, EarlyStopping, History, evaluate, fit
+from optgrad.training import (
+    Callback,
+    EarlyStopping,
+    History,
+    TerminateOnNaN,
+    evaluate,
+    fit,
+)
 
 NUM_EXAMPLES = 10
 
@@ -651,3 +658,41 @@ def test_missing_optional_package_names_the_fix():
 
     with pytest.raises(ImportError, match=r"Plotting needs nosuchpackage.*pip install"):
         import_optional("nosuchpackage_for_tests", "nosuchpackage", "Plotting")
+
+
+def test_terminate_on_nan_stops_diverging_run(key):
+    stopper = TerminateOnNaN()
+    _, history = fit(
+        _loss,
+        _params(),
+        optgrad.sgd(10.0),
+        _data(),
+        epochs=500,
+        key=key,
+        callbacks=[stopper],
+        progress=False,
+    )
+    assert stopper.stopped_epoch is not None
+    assert history.num_epochs == stopper.stopped_epoch + 1
+    assert history.num_epochs < 500
+    assert not np.isfinite(history.loss[stopper.first_bad_step])
+    assert np.all(np.isfinite(history.loss[: stopper.first_bad_step]))
+    assert stopper.first_bad_step == history.num_steps - 1
+
+
+def test_terminate_on_nan_keeps_finite_run(key):
+    stopper = TerminateOnNaN()
+    _, history = fit(
+        _loss,
+        _params(),
+        optgrad.sgd(0.05),
+        _data(),
+        batch_size=4,
+        epochs=3,
+        key=key,
+        callbacks=[stopper],
+        progress=False,
+    )
+    assert stopper.stopped_epoch is None
+    assert stopper.first_bad_step is None
+    assert history.num_epochs == 3

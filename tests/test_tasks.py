@@ -235,6 +235,13 @@ def test_resolve_learning_rate():
     assert resolve(task, explicit) == 0.5
 
 
+def test_train_stops_a_diverging_run():
+    config = tasks.TrainConfig("sgd", 1e30, "constant", 16, 10)
+    result = tasks.train("wine", config)
+    assert result.history.num_epochs < 10
+    assert not np.isfinite(result.history.loss[-1])
+
+
 def test_train_diabetes_with_full_batch_lbfgs():
     config = tasks.TrainConfig("lbfgs", None, "constant", None, 20)
     result = tasks.train("diabetes", config)

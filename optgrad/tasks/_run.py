@@ -11,7 +11,7 @@ import jax
 import optgrad
 from optgrad.tasks._data import Splits
 from optgrad.tasks._registry import Task, TrainConfig, get_task
-from optgrad.training import History, evaluate, fit
+from optgrad.training import History, TerminateOnNaN, evaluate, fit
 from optgrad.training._optional import import_matplotlib_figure
 
 # The learning rate each optimizer gets when none is given. L-BFGS has none:
@@ -260,6 +260,8 @@ def train(
         validation_data=splits.validation,
         metrics=metric_fns,
         progress=progress,
+        # A diverged run stops at its first non-finite loss.
+        callbacks=[TerminateOnNaN()],
     )
     seconds = time.perf_counter() - start
     test = evaluate({"loss": loss_fn, **metric_fns}, model, splits.test)

@@ -3,6 +3,8 @@
 import math
 from typing import Any
 
+import numpy as np
+
 from optgrad.training._history import History
 
 # Endings of a series name that tell the direction of improvement. The
@@ -190,3 +192,39 @@ class EarlyStopping(Callback):
         if self.restore_best and self.best_value is not None:
             return self._best_params
         return None
+
+
+class TerminateOnNaN(Callback):
+    """Stop training after an epoch in which a step's loss was not finite.
+
+    Once the loss is NaN or infinite the params usually are too, and later
+    epochs only spend time on NaN arithmetic. With this callback ``fit`` stops
+    after the first such epoch. It returns the params as they are then, so
+    check them, or lower the learning rate and train again.
+
+    Attributes:
+        stopped_epoch: The epoch (numbered from 0) with a non-finite loss, or
+            ``None`` when every loss was finite.
+        first_bad_step: The index in ``History.loss`` of the first step whose
+            loss was not finite, or ``None``.
+    """
+
+    def __init__(self):
+        self.stopped_epoch: int | None = None
+        self.first_bad_step: int | None = None
+
+    def on_train_begin(self, params: Any, history: History) -> None:
+        del params, history
+        self.stopped_epoch = None
+        self.first_bad_step = None
+
+    def on_epoch_end(self, epoch: int, params: Any, history: History) -> bool:
+        del params
+        ends = history.epoch_end_step
+        start = ends[-2] if len(ends) > 1 else 0
+        bad = ~np.isfinite(history.loss[start:])
+        if not bad.any():
+            return False
+        self.stopped_epoch = epoch
+        self.first_bad_step = start + int(np.argmax(bad))
+        return True
