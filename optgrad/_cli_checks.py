@@ -21,7 +21,7 @@ EXTRA_DISTRIBUTIONS = {
     "matplotlib": "matplotlib",
     "tqdm": "tqdm",
 }
-INSTALL_EXTRA = 'pip install "optgrad[tasks]"'
+INSTALL_EXTRA = 'pip install ".[tasks]" in the optgrad repository'
 
 
 def missing_extra_message(command: str, module: str) -> str:

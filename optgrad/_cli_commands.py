@@ -209,8 +209,12 @@ def _divergence_warning(prog: str, result: Any) -> str | None:
     loss = result.metrics["train_loss"]
     if math.isfinite(loss):
         return None
+    epochs = result.history.num_epochs
+    planned = result.config.epochs
+    stopped = f", stopped after epoch {epochs} of {planned}" if epochs < planned else ""
     warning = (
-        f"{prog}: warning: the {result.label} run diverged (final train loss {loss})"
+        f"{prog}: warning: the {result.label} run diverged "
+        f"(final train loss {loss}{stopped})"
     )
     rate = result.config.learning_rate
     if rate is not None:

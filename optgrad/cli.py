@@ -246,4 +246,9 @@ def _list_tasks() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as ``python -m optgrad.cli`` this file is ``__main__``, a second copy
+    # of the module whose exception classes differ from the ones the helper
+    # modules raise. Import the package's copy so their errors are caught.
+    from optgrad.cli import main as package_main
+
+    sys.exit(package_main())

@@ -296,16 +296,19 @@ def test_binary_kind_on_floats_suggests_regression(tmp_path, capsys):
     assert "multiclass" not in err
 
 
+@pytest.mark.parametrize("module", ["optgrad", "optgrad.cli"])
 @pytest.mark.parametrize(
     "argv",
     [
         ["train", "--bogus"],
         ["train", "--csv", "missing.csv", "--target", "y", "--kind", "binary"],
+        ["train", "--task", "wine", "--seed", "-1"],
+        ["compare", "--task", "wine", "--optimizers", "sgd,,adam"],
     ],
 )
-def test_bad_input_as_subprocess(argv, tmp_path):
+def test_bad_input_as_subprocess(module, argv, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "optgrad", *argv],
+        [sys.executable, "-m", module, *argv],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -624,7 +627,7 @@ def test_missing_tasks_extra_is_one_line(
     assert out == ""
     assert err.strip().splitlines() == [
         f"optgrad train: error: {distribution} is not installed; optgrad train "
-        'needs the tasks extra: pip install "optgrad[tasks]"'
+        'needs the tasks extra: pip install ".[tasks]" in the optgrad repository'
     ]
     assert os.listdir(tmp_path) == []
 
@@ -637,7 +640,7 @@ def test_failed_import_while_loading_is_one_line(tmp_path, capsys, monkeypatch):
     assert out == ""
     assert err.strip().splitlines() == [
         "optgrad compare: error: scikit-learn is not installed; optgrad compare "
-        'needs the tasks extra: pip install "optgrad[tasks]"'
+        'needs the tasks extra: pip install ".[tasks]" in the optgrad repository'
     ]
 
 
@@ -743,10 +746,10 @@ def test_target_line_and_single_run(capsys):
 def test_diverged_training_warns(tmp_path, capsys):
     data = _write_csv(tmp_path / "data.csv")
     argv = [*_csv_argv(data), "--optimizer", "sgd", "--learning-rate", "1e30"]
-    status, out, err = _run([*argv, "--epochs", "2", "--no-progress"], capsys)
+    status, out, err = _run([*argv, "--epochs", "5", "--no-progress"], capsys)
     assert status == 0
     assert "final train loss nan" in out
     assert err.strip().splitlines() == [
-        "optgrad train: warning: the sgd run diverged (final train loss nan); try a "
-        "learning rate below 1e+30"
+        "optgrad train: warning: the sgd run diverged (final train loss nan, "
+        "stopped after epoch 2 of 5); try a learning rate below 1e+30"
     ]

@@ -450,7 +450,10 @@ def test_early_stopping_guesses_direction(monitor, mode):
     assert EarlyStopping(monitor).mode == mode
 
 
-@pytest.mark.parametrize("monitor", ["val_hinge", "val_score", "val_mseloss", "x"])
+@pytest.mark.parametrize(
+    "monitor",
+    ["val_hinge", "val_score", "val_mseloss", "x", "val_neg_mse", "negative_loss"],
+)
 def test_early_stopping_rejects_unknown_direction(monitor):
     with pytest.raises(ValueError, match=r"mode='min' or mode='max'"):
         EarlyStopping(monitor)

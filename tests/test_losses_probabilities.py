@@ -97,6 +97,23 @@ def test_binary_cross_entropy_invalid_probability_is_nan():
     np.testing.assert_allclose(value[5:], [100.0, 100.0, np.log(2.0)], rtol=1e-6)
 
 
+def test_binary_cross_entropy_invalid_input_has_nan_gradient():
+    p = jnp.array([-0.1, 0.0, 1.0, 0.3])
+    y = jnp.array([1.0, 1.0, 0.0, 1.0])
+    grad = jax.grad(lambda q: jnp.sum(losses.binary_cross_entropy(q, y)))(p)
+    np.testing.assert_array_equal(np.isnan(grad), [True, False, False, False])
+    np.testing.assert_allclose(grad[1:], [0.0, 0.0, -1.0 / 0.3], rtol=1e-6)
+
+
+def test_binary_cross_entropy_invalid_label_is_nan():
+    value = losses.binary_cross_entropy(
+        jnp.array([0.3, 0.3, 0.3]), jnp.array([2.0, -1.0, 0.25])
+    )
+    np.testing.assert_array_equal(np.isnan(value), [True, True, False])
+    expected = -(0.25 * np.log(0.3) + 0.75 * np.log(0.7))
+    np.testing.assert_allclose(value[2], expected, rtol=1e-6)
+
+
 def test_binary_cross_entropy_invalid_probability_bfloat16():
     p = jnp.array([1.5, 0.0, 1.0], jnp.bfloat16)
     value = losses.binary_cross_entropy(p, jnp.array([1.0, 0.0, 1.0], jnp.bfloat16))

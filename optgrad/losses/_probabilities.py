@@ -39,14 +39,21 @@ def _clamped_log1m(values: jax.Array) -> jax.Array:
     return jnp.where(below_one, jnp.maximum(logs, floor), floor)
 
 
-def _nan_outside_unit_interval(values: jax.Array, probabilities: jax.Array):
-    """Return ``values`` with NaN where ``probabilities`` is outside [0, 1].
+def _nan_outside_unit_interval(
+    values: jax.Array, probabilities: jax.Array, labels: jax.Array | None = None
+):
+    """Return ``values`` with NaN where an input is outside [0, 1].
 
     The clamped logs map a negative probability, one above 1 and NaN to the
-    floor, which would give a finite loss for an invalid input.
+    floor, which would give a finite loss for an invalid input. The values
+    are multiplied by NaN rather than replaced, so the gradient there is NaN
+    too and an optimizer cannot silently stop on it.
     """
     valid = (probabilities >= 0) & (probabilities <= 1)
-    return jnp.where(valid, values, jnp.full_like(values, jnp.nan))
+    if labels is not None:
+        valid = valid & (labels >= 0) & (labels <= 1)
+    factor = jnp.where(valid, jnp.ones_like(values), jnp.full_like(values, jnp.nan))
+    return values * factor
 
 
 def _probability_inputs(call, probabilities, labels, name="labels"):
@@ -89,9 +96,9 @@ def binary_cross_entropy(
         formula, so it is 0 for a clamped term (for example ``p = 0`` with
         ``y = 1``). The backward kernel of PyTorch's ``BCELoss`` instead uses
         ``(p - y) / max(p * (1 - p), 1e-12)`` for every element. A
-        probability outside [0, 1], or NaN, gives NaN for its element
-        (PyTorch raises an error; the clamped formula alone would return a
-        finite, possibly negative, loss).
+        probability or label outside [0, 1], or NaN, gives NaN for its
+        element and a NaN gradient (PyTorch raises an error; the clamped
+        formula alone would return a finite, possibly negative, loss).
 
     Examples:
         >>> import jax.numpy as jnp
@@ -105,7 +112,7 @@ def binary_cross_entropy(
     )
     positive = labels * -_clamped_log(probabilities)
     negative = (1.0 - labels) * -_clamped_log1m(probabilities)
-    loss = _nan_outside_unit_interval(positive + negative, probabilities)
+    loss = _nan_outside_unit_interval(positive + negative, probabilities, labels)
     return loss.astype(dtype)
 
 
@@ -144,7 +151,7 @@ def categorical_cross_entropy(
     call = "categorical_cross_entropy"
     probabilities, labels, dtype = _probability_inputs(call, probabilities, labels)
     axes = _checks.normalize_axes(call, axis, probabilities.ndim)
-    # A NaN term makes the sum NaN, so one select marks the whole example.
+    # A NaN term makes the sum NaN, so marking terms marks the whole example.
     terms = _nan_outside_unit_interval(
         labels * _clamped_log(probabilities), probabilities
     )

@@ -260,7 +260,7 @@ def train(
         validation_data=splits.validation,
         metrics=metric_fns,
         progress=progress,
-        # A diverged run stops at its first non-finite loss.
+        # A diverged run stops after the epoch of its first non-finite loss.
         callbacks=[TerminateOnNaN()],
     )
     seconds = time.perf_counter() - start

@@ -40,6 +40,10 @@ def _guess_mode(monitor: str) -> str | None:
     ``val_mean_iou`` is maximized but ``val_hinge`` matches nothing.
     """
     name = monitor.lower()
+    # A negated error (scikit-learn's ``neg_mean_squared_error``) improves
+    # upwards although it ends like an error, so the ending cannot tell.
+    if {"neg", "negative"} & set(name.split("_")):
+        return None
 
     def ends_with(words: tuple[str, ...]) -> bool:
         return any(name == word or name.endswith("_" + word) for word in words)
@@ -94,8 +98,9 @@ class EarlyStopping(Callback):
             ``mae``, ``mape``, ``nll``, ``cross_entropy`` or ``perplexity``
             and maximizes names that end in ``accuracy``, ``acc``, ``r2``,
             ``iou``, ``dice``, ``auc``, ``f1``, ``precision`` or ``recall``
-            (after an underscore, or as the whole name). Any other name
-            needs ``"min"`` or ``"max"``.
+            (after an underscore, or as the whole name). Any other name,
+            and any name with a ``neg`` or ``negative`` part, needs
+            ``"min"`` or ``"max"``.
         min_delta: The smallest change that counts as an improvement.
         restore_best: Return the params of the best epoch rather than the
             last ones.

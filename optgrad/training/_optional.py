@@ -18,7 +18,8 @@ def import_optional(module: str, package: str, feature: str) -> ModuleType:
     except ImportError as error:
         raise ImportError(
             f"{feature} needs {package}, which is not installed. Install it with "
-            f"`pip install {package}` or `pip install 'optgrad[tasks]'`."
+            f"`pip install {package}`, or `pip install '.[tasks]'` in the optgrad "
+            "repository."
         ) from error
 
 
