@@ -121,27 +121,20 @@ def check_same_shapes(
 
 
 def _check_float_leaves(where: str, name: str, tree: Any) -> None:
-    scalars, integers = [], []
-    for path, leaf in _leaves_with_paths(tree):
-        if leaf is None:
-            continue
-        if isinstance(leaf, bool | int | float | complex):
-            scalars.append((path, type(leaf).__name__))
-            continue
-        dtype = _leaf_dtype(leaf)
-        if not jnp.issubdtype(dtype, jnp.inexact):
-            integers.append((path, getattr(dtype, "name", dtype)))
+    scalars = [
+        (path, type(leaf).__name__)
+        for path, leaf in _leaves_with_paths(tree)
+        if isinstance(leaf, bool | int | float | complex)
+    ]
+    integers = _non_float_leaves(tree, skip_python_numbers=True)
     if integers:
-        lines = [
-            f"{where}: {name} must be floating-point or complex, but "
-            f"{_count_leaves(integers)} not (first: {integers[0][0]})."
-        ]
-        lines += _list_leaves(integers, "dtype ")
-        lines.append(
-            f"  Cast these {name} to the float dtype of their params, for example "
-            "jax.tree.map(lambda g, p: g.astype(p.dtype), grads, params)."
+        raise _non_float_error(
+            where,
+            name,
+            integers,
+            f"Cast these {name} to the float dtype of their params, for example "
+            "jax.tree.map(lambda g, p: g.astype(p.dtype), grads, params).",
         )
-        raise TypeError("\n".join(lines))
     if scalars:
         lines = [
             f"{where}: {name} must be arrays, but {_count_leaves(scalars)} "
@@ -154,6 +147,30 @@ def _check_float_leaves(where: str, name: str, tree: Any) -> None:
             "optgrad.chain, which converts Python numbers."
         )
         raise TypeError("\n".join(lines))
+
+
+def _non_float_leaves(tree: Any, *, skip_python_numbers: bool) -> list:
+    """Return ``(path, dtype name)`` of the leaves that are not float or complex."""
+    bad = []
+    for path, leaf in _leaves_with_paths(tree):
+        if leaf is None:
+            continue
+        if skip_python_numbers and isinstance(leaf, bool | int | float | complex):
+            continue
+        dtype = _leaf_dtype(leaf)
+        if not jnp.issubdtype(dtype, jnp.inexact):
+            bad.append((path, getattr(dtype, "name", dtype)))
+    return bad
+
+
+def _non_float_error(where: str, name: str, bad: list, advice: str) -> TypeError:
+    lines = [
+        f"{where}: {name} must be floating-point or complex, but "
+        f"{_count_leaves(bad)} not (first: {bad[0][0]})."
+    ]
+    lines += _list_leaves(bad, "dtype ")
+    lines.append(f"  {advice}")
+    return TypeError("\n".join(lines))
 
 
 def _count_leaves(bad: list) -> str:
@@ -204,26 +221,12 @@ def check_float_params(where: str, params: Any) -> None:
     Raises:
         TypeError: Listing every offending leaf path with its dtype.
     """
-    bad = []
-    for path, leaf in _leaves_with_paths(params):
-        if leaf is None:
-            continue
-        dtype = _leaf_dtype(leaf)
-        if not jnp.issubdtype(dtype, jnp.inexact):
-            bad.append((path, dtype))
-    if not bad:
-        return
-    lines = [
-        f"{where}: params must be floating-point or complex, but "
-        f"{len(bad)} {'leaf is' if len(bad) == 1 else 'leaves are'} not "
-        f"(first: {bad[0][0]})."
-    ]
-    for path, dtype in bad[:_MAX_LISTED]:
-        lines.append(f"  {path}: dtype {getattr(dtype, 'name', dtype)}")
-    if len(bad) > _MAX_LISTED:
-        lines.append(f"  ... and {len(bad) - _MAX_LISTED} more")
-    lines.append(
-        "  Cast these leaves to a float dtype, or keep them out of the optimizer "
-        "with optgrad.masked or optgrad.partition."
-    )
-    raise TypeError("\n".join(lines))
+    bad = _non_float_leaves(params, skip_python_numbers=False)
+    if bad:
+        raise _non_float_error(
+            where,
+            "params",
+            bad,
+            "Cast these leaves to a float dtype, or keep them out of the optimizer "
+            "with optgrad.masked or optgrad.partition.",
+        )
