@@ -9,9 +9,9 @@ epoch as one compiled ``lax.scan``.
 The two are interleaved: after each ``fit`` epoch a callback times one loop
 epoch, so both see the same machine load. Compilation is excluded: the
 first epoch of each is a warm-up. The callback also times the same step in
-a bare ``lax.scan`` that records only the loss: the fastest any compiled
-epoch of this step can be, so ``loop / scan`` bounds what ``fit`` can gain
-over the loop on the machine at hand. The script prints the median epoch
+a bare ``lax.scan`` that records only the loss. No compiled epoch of this
+step can be faster, so ``loop / scan`` bounds what ``fit`` can gain over
+the loop on the machine at hand. The script prints the median epoch
 times and both ratios for every batch size.
 
 Usage:

@@ -139,22 +139,25 @@ def check_outputs(
     end in its format's suffix, and be creatable in an existing, writable
     directory.
     """
-    given = [(option, path) for option, path in outputs if path is not None]
-    for index, (option, path) in enumerate(given):
+    requested = [(option, path) for option, path in outputs if path is not None]
+    for option, path in requested:
+        if not path.strip():
+            raise UsageError(f"{option} needs a file name, got an empty one", prog)
+    for index, (option, path) in enumerate(requested):
         if csv_path is not None and _same_file(path, csv_path):
             raise UsageError(
                 f"{option} {path} is the input file of --csv and would be "
                 "overwritten; give another path",
                 prog,
             )
-        for other_option, other_path in given[:index]:
+        for other_option, other_path in requested[:index]:
             if _same_file(path, other_path):
                 raise UsageError(
                     f"{other_option} {other_path} and {option} {path} name the "
                     "same file; give each its own file",
                     prog,
                 )
-    for option, path in given:
+    for option, path in requested:
         _check_output(prog, option, path)
 
 

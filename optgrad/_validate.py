@@ -39,8 +39,8 @@ def _format_value(value: Any) -> str:
     """
     if isinstance(value, np.ndarray | np.generic | jax.Array) and np.ndim(value) == 0:
         array = np.asarray(value)
-        # NumPy prints bfloat16 1.0 as "1"; float32 prints it as "1.0" and
-        # holds every 16-bit float exactly.
+        # NumPy prints bfloat16 1.0 as "1" but float32 1.0 as "1.0", and
+        # float32 represents every 16-bit float exactly.
         if jnp.issubdtype(array.dtype, jnp.floating) and array.dtype.itemsize < 4:
             array = array.astype(np.float32)
         return str(array)

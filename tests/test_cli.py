@@ -213,10 +213,12 @@ def _bad_csv_inputs(tmp_path):
     rng = np.random.default_rng(1)
     rows = [[f"{value:.4f}" for value in row] for row in rng.normal(size=(40, 3))]
     body = "".join(",".join(row) + "\n" for row in rows)
+
     # The target varies on the training split only.
     train, _, _ = split_indices(len(rows))
     target = np.zeros(len(rows))
     target[train] = np.arange(1, len(train) + 1)
+
     texts = {
         "constant.csv": "a,b,y\n" + "".join(f"{a},{b},3\n" for a, b, _ in rows),
         "train-only.csv": "a,b,y\n"
@@ -235,6 +237,7 @@ def _bad_csv_inputs(tmp_path):
     )
     (tmp_path / "nul.csv").write_bytes(b"a,b,y\n" + b"1,\x00,2\n" * 12)
     three = _write_csv(tmp_path / "three.csv", classes=3)
+
     return {
         "column 'y' of ": _csv_argv(tmp_path / "constant.csv"),
         "has the value 3 in every row; the target must vary": _csv_argv(
@@ -541,6 +544,7 @@ def test_output_suffix_and_directory_checked(tmp_path, capsys):
             "--json",
             str(afile / "x.json"),
         ],
+        "--plot needs a file name, got an empty one": ["train", "--plot", ""],
     }
     _check_rejected(cases, tmp_path, capsys)
 
