@@ -113,6 +113,34 @@ def test_integer_labels_out_of_range_give_nan():
     np.testing.assert_allclose(value[:2], -log_probs[[0, 1], [0, 3]], rtol=1e-6)
 
 
+def test_integer_labels_invalid_nan_gradient():
+    logits = jax.random.normal(jax.random.key(4), (4, 5))
+    labels = jnp.array([1, -1, 5, 4])
+
+    def total(x):
+        return jnp.sum(losses.softmax_cross_entropy_with_integer_labels(x, labels))
+
+    grad = np.asarray(jax.jit(jax.grad(total))(logits))
+    assert np.all(np.isnan(grad[1:3]))
+    # Valid rows keep the plain gradient: softmax minus the one-hot label.
+    probs = np.exp(_np_log_softmax(logits))
+    expected = probs - np.eye(5)[[1, 0, 0, 4]]
+    np.testing.assert_allclose(grad[[0, 3]], expected[[0, 3]], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [jnp.int8, jnp.int16, jnp.uint8])
+def test_integer_labels_narrow_dtypes_no_wrap(dtype):
+    # 200 classes do not fit int8: -1 must not turn into a valid class.
+    logits = jax.random.normal(jax.random.key(5), (3, 200))
+    labels = jnp.array([0, 199 if dtype != jnp.int8 else 127, -1]).astype(dtype)
+    value = losses.softmax_cross_entropy_with_integer_labels(logits, labels)
+    log_probs = _np_log_softmax(logits)
+    index = np.asarray(labels[:2]).astype(np.int64)
+    np.testing.assert_allclose(value[:2], -log_probs[[0, 1], index], rtol=1e-5)
+    # uint8 reads -1 as 255, also outside the 200 classes.
+    assert np.isnan(value[2])
+
+
 def test_integer_labels_match_one_hot_with_where():
     logits = jax.random.normal(jax.random.key(2), (3, 5))
     labels = jnp.array([1, 4, 0])

@@ -179,9 +179,10 @@ def softmax_cross_entropy_with_integer_labels(
 
     Notes:
         A label outside ``[0, num_classes)``, including -1, gives a loss of
-        NaN for its example. optax 0.2.8 wraps -1 around to the last class
-        and gives NaN only for labels >= num_classes. bfloat16 and float16
-        logits are reduced in float32.
+        NaN for its example and a NaN gradient for that example's logits.
+        optax 0.2.8 wraps -1 around to the last class, and for labels >=
+        num_classes it gives NaN with a finite gradient that ignores the
+        label. bfloat16 and float16 logits are reduced in float32.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -199,23 +200,27 @@ def softmax_cross_entropy_with_integer_labels(
     mask = _checks.mask_array(call, where, logits.shape, axes)
     num_classes = _checks.check_class_labels(call, labels, "logits", logits.shape, axes)
     logits_2d, mask = _move_class_axes_last(logits, mask, axes)
-    index, valid = _numerics.class_indices(labels, num_classes)
 
     # The label's logit is gathered instead of summed against one-hot labels,
-    # which would cost another pass over the logits. The gradient is then the
-    # softmax, written in one pass, plus a scatter of -1 at the labels.
+    # which would cost another pass over the logits. It is NaN for a label
+    # out of range, and so is the shift then: the example's loss and its
+    # whole gradient row are NaN rather than pointing at some other class.
     work = logits_2d.astype(_checks.compute_dtype(logits.dtype))
-    label_logits = _numerics.take_class(work, index)
+    label_logits = _numerics.take_class_or_nan(work, labels)
     if mask is not None:
         work = jnp.where(mask, work, jnp.full_like(work, -jnp.inf))
-    shift = lax.stop_gradient(jnp.max(work, axis=-1))
+    shift = jnp.max(work, axis=-1)
     shift = jnp.where(jnp.isfinite(shift), shift, jnp.zeros_like(shift))
+    shift = jnp.where(jnp.isnan(label_logits), label_logits, shift)
+    shift = lax.stop_gradient(shift)
     total = jnp.sum(jnp.exp(work - shift[..., None]), axis=-1)
     log_total = jnp.log(jnp.where(total > 0, total, jnp.ones_like(total)))
     loss = log_total + shift - label_logits
     if mask is not None:
-        loss = jnp.where(jnp.any(mask, axis=-1), loss, jnp.zeros_like(loss))
-    return _numerics.nan_where_invalid(loss, valid).astype(logits.dtype)
+        valid = (labels >= 0) & (labels < num_classes)
+        keep = jnp.any(mask, axis=-1) | ~valid
+        loss = jnp.where(keep, loss, jnp.zeros_like(loss))
+    return loss.astype(logits.dtype)
 
 
 def poly_loss_cross_entropy(

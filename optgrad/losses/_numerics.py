@@ -58,6 +58,25 @@ def take_class(scores: jax.Array, index: jax.Array) -> jax.Array:
     return picked[..., 0]
 
 
+def take_class_or_nan(scores: jax.Array, labels: jax.Array) -> jax.Array:
+    """Return ``scores[..., label]`` per example, NaN for a label out of range.
+
+    A label outside ``[0, num_classes)`` reads NaN instead of a wrapped or
+    clipped class, and the gradient of that read is 0. Negative labels are
+    sent past the last class first, because indexing would otherwise count
+    them from the end.
+    """
+    num_classes = scores.shape[-1]
+    if jnp.iinfo(labels.dtype).bits < 32:
+        # Widen narrow labels so that num_classes itself fits.
+        labels = labels.astype(jnp.int32)
+    index = jnp.where(labels >= 0, labels, jnp.full_like(labels, num_classes))
+    picked = jnp.take_along_axis(
+        scores, index[..., None], axis=-1, mode="fill", fill_value=jnp.nan
+    )
+    return picked[..., 0]
+
+
 def nan_where_invalid(values: jax.Array, valid: jax.Array) -> jax.Array:
     """Return ``values`` with NaN where ``valid`` is False."""
     return jnp.where(valid, values, jnp.full_like(values, jnp.nan))
