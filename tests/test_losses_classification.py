@@ -71,6 +71,33 @@ def test_labels_gradient_is_minus_log_probs():
     np.testing.assert_allclose(grad[0], -_np_log_softmax(logits[0]), rtol=1e-6)
 
 
+def test_labels_gradient_zero_on_masked_class():
+    logits = jnp.array([[0.5, -INF, 2.0]])
+    labels = jnp.array([[0.25, 0.0, 0.75]])
+    grad = jax.jit(
+        jax.grad(lambda y: jnp.sum(losses.softmax_cross_entropy(logits, y)))
+    )(labels)
+    assert grad[0, 1] == 0.0
+    expected = -_np_log_softmax(np.array([0.5, 2.0]))
+    np.testing.assert_allclose(grad[0, [0, 2]], expected, rtol=1e-6)
+
+
+def test_softmax_cross_entropy_large_logits_keep_precision():
+    # Near 1e4 a float32 ulp is about 1e-3, so subtracting the label's logit
+    # from the log-sum-exp would lose the loss's third digit.
+    logits = jnp.array([[1e4, 1e4 - 2.0, 1e4 - 3.0]])
+    labels = jnp.array([[1.0, 0.0, 0.0]])
+    value = losses.softmax_cross_entropy(logits, labels)
+    expected = math.log1p(math.exp(-2.0) + math.exp(-3.0))
+    np.testing.assert_allclose(value, [expected], rtol=1e-6)
+
+
+def test_softmax_cross_entropy_second_order_in_both_arguments():
+    logits = jnp.array([[0.3, -1.2, 0.8], [1.5, 0.1, -0.4]])
+    labels = jnp.array([[0.2, 0.3, 0.5], [0.0, 1.0, 0.0]])
+    check_grads(losses.softmax_cross_entropy, (logits, labels), order=2)
+
+
 def test_softmax_cross_entropy_where_equals_neg_inf_logits():
     logits = jax.random.normal(jax.random.key(0), (3, 4))
     labels = jnp.array(
@@ -99,6 +126,14 @@ def test_softmax_cross_entropy_zero_size_batch():
         jnp.zeros((0, 3)), jnp.zeros((0,), jnp.int32)
     )
     assert value.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "fn", [losses.softmax_cross_entropy, losses.poly_loss_cross_entropy]
+)
+def test_soft_label_losses_reject_zero_classes(fn):
+    with pytest.raises(ValueError, match=r"shape \(2, 0\) has 0 classes"):
+        fn(jnp.zeros((2, 0)), jnp.zeros((2, 0)))
 
 
 def test_integer_labels_out_of_range_give_nan():

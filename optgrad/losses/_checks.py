@@ -164,6 +164,14 @@ def check_class_labels(
             f"of shape {scores_shape} with class axes {axes}. Pass labels of "
             f"shape {expected}, one class index per example."
         )
+    return count_classes(call, scores_name, scores_shape, axes)
+
+
+def count_classes(
+    call: str, scores_name: str, scores_shape: Sequence[int], axes: tuple[int, ...]
+) -> int:
+    """Return the number of classes over ``axes``, raising ``ValueError`` for 0."""
+    scores_shape = tuple(scores_shape)
     num_classes = math.prod(scores_shape[i] for i in axes)
     if num_classes == 0:
         raise ValueError(

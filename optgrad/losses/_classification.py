@@ -17,23 +17,24 @@ from optgrad import _validate
 from optgrad.losses import _checks, _numerics
 
 
-def _softmax_log_probs(
+def _softmax_inputs(
     call: str,
     logits: jax.typing.ArrayLike,
     labels: jax.typing.ArrayLike,
     axis: _checks.Axis,
     where: jax.typing.ArrayLike | None,
 ):
-    """Check the inputs and return ``(log_probs, labels, axes, dtype)``.
+    """Check the inputs and return ``(logits, labels, axes, dtype)``.
 
-    ``log_probs`` and ``labels`` are in the compute dtype; classes outside
-    ``where`` have a log-probability of ``-inf`` and a label of 0.
+    ``logits`` and ``labels`` are in the compute dtype; classes outside
+    ``where`` have a logit of ``-inf`` and a label of 0.
     """
     logits = _checks.float_array(call, "logits", logits)
     labels = _checks.labels_like(call, "labels", labels, logits.dtype)
     labels = _checks.broadcast_to_shape(call, "labels", labels, "logits", logits.shape)
     axes = _checks.normalize_axes(call, axis, logits.ndim)
     mask = _checks.mask_array(call, where, logits.shape, axes)
+    _checks.count_classes(call, "logits", logits.shape, axes)
 
     dtype = _checks.result_dtype(logits.dtype, labels.dtype)
     work = _checks.compute_dtype(dtype)
@@ -42,15 +43,12 @@ def _softmax_log_probs(
     if mask is not None:
         logits = jnp.where(mask, logits, jnp.full_like(logits, -jnp.inf))
         labels = jnp.where(mask, labels, jnp.zeros_like(labels))
-    return _numerics.log_softmax(logits, axes), labels, axes, dtype
+    return logits, labels, axes, dtype
 
 
 def _softmax_cross_entropy(call, logits, labels, axis, where) -> jax.Array:
-    log_probs, labels, axes, dtype = _softmax_log_probs(
-        call, logits, labels, axis, where
-    )
-    terms = _numerics.cross_entropy_terms(labels, log_probs)
-    return (-jnp.sum(terms, axis=axes)).astype(dtype)
+    logits, labels, axes, dtype = _softmax_inputs(call, logits, labels, axis, where)
+    return _numerics.softmax_cross_entropy(logits, labels, axes).astype(dtype)
 
 
 def softmax_cross_entropy(
@@ -79,7 +77,8 @@ def softmax_cross_entropy(
 
     Raises:
         TypeError: If ``logits`` is not floating point or ``where`` not boolean.
-        ValueError: If ``labels`` or ``where`` does not match ``logits``.
+        ValueError: If ``labels`` or ``where`` does not match ``logits``, or
+            the class axes are empty.
 
     Notes:
         A logit of ``-inf`` whose label is 0 contributes 0 and gets a zero
@@ -119,7 +118,8 @@ def safe_softmax_cross_entropy(
 
     Raises:
         TypeError: If ``logits`` is not floating point.
-        ValueError: If ``labels`` does not match ``logits``.
+        ValueError: If ``labels`` does not match ``logits``, or the last axis
+            is empty.
 
     Notes:
         An example whose logits are all ``-inf`` and labels all 0 has a loss
@@ -252,7 +252,8 @@ def poly_loss_cross_entropy(
 
     Raises:
         TypeError: If ``logits`` or ``labels`` is not floating point.
-        ValueError: If ``labels`` or ``where`` does not match ``logits``.
+        ValueError: If ``labels`` or ``where`` does not match ``logits``, or
+            the class axes are empty.
 
     Notes:
         ``-inf`` logits are handled as in ``softmax_cross_entropy``.
@@ -263,9 +264,8 @@ def poly_loss_cross_entropy(
     """
     call = "poly_loss_cross_entropy"
     _checks.float_array(call, "labels", labels)
-    log_probs, labels, axes, dtype = _softmax_log_probs(
-        call, logits, labels, axis, where
-    )
+    logits, labels, axes, dtype = _softmax_inputs(call, logits, labels, axis, where)
+    log_probs = _numerics.log_softmax(logits, axes)
     cross_entropy = -jnp.sum(
         _numerics.cross_entropy_terms(labels, log_probs), axis=axes
     )

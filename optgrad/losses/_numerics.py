@@ -6,9 +6,12 @@ their gradients finite there. ``jax.nn.log_softmax`` returns NaN for such
 a slice and a NaN gradient.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.custom_derivatives import SymbolicZero
 
 
 def log_softmax(logits: jax.Array, axes: tuple[int, ...]) -> jax.Array:
@@ -27,6 +30,7 @@ def log_softmax(logits: jax.Array, axes: tuple[int, ...]) -> jax.Array:
     return shifted - log_total
 
 
+@jax.custom_jvp
 def cross_entropy_terms(labels: jax.Array, log_probs: jax.Array) -> jax.Array:
     """Return ``labels * log_probs`` with ``0 * log(0)`` taken as 0.
 
@@ -35,8 +39,72 @@ def cross_entropy_terms(labels: jax.Array, log_probs: jax.Array) -> jax.Array:
     ``log_probs``, as the plain product gives.
     """
     impossible = (labels == 0) & (log_probs == -jnp.inf)
+    return jnp.where(impossible, jnp.zeros_like(log_probs), labels * log_probs)
+
+
+@cross_entropy_terms.defjvp
+def _cross_entropy_terms_jvp(primals, tangents):
+    # labels * d_log_probs is already 0 where a label is 0, so the mask is
+    # left out there and the backward pass need not read log_probs again.
+    labels, log_probs = primals
+    d_labels, d_log_probs = tangents
+    impossible = (labels == 0) & (log_probs == -jnp.inf)
     safe_log_probs = jnp.where(impossible, jnp.zeros_like(log_probs), log_probs)
-    return labels * safe_log_probs
+    terms = labels * safe_log_probs
+    return terms, safe_log_probs * d_labels + labels * d_log_probs
+
+
+def _softmax_cross_entropy_parts(logits, labels, axes):
+    """Return ``(loss, shifted, total, label_mass)`` for the jvp rule."""
+    shift = jnp.max(logits, axis=axes, keepdims=True)
+    shift = jnp.where(jnp.isfinite(shift), shift, jnp.zeros_like(shift))
+    shifted = logits - shift
+    total = jnp.sum(jnp.exp(shifted), axis=axes, keepdims=True)
+    total = jnp.where(total > 0, total, jnp.ones_like(total))
+    label_mass = jnp.sum(labels, axis=axes, keepdims=True)
+    impossible = (labels == 0) & (shifted == -jnp.inf)
+    aligned = jnp.where(impossible, jnp.zeros_like(shifted), labels * shifted)
+    loss = label_mass * jnp.log(total) - jnp.sum(aligned, axis=axes, keepdims=True)
+    return jnp.squeeze(loss, axes), shifted, total, label_mass
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
+def softmax_cross_entropy(logits: jax.Array, labels: jax.Array, axes) -> jax.Array:
+    """Return ``-sum(labels * log_softmax(logits))`` over ``axes``.
+
+    The loss is computed as ``sum(labels) * log(total) - sum(labels *
+    shifted)``, with ``shifted`` the logits minus their maximum and
+    ``total`` the sum of ``exp(shifted)``, so the log-softmax is never
+    stored. The maximum of ``shifted`` is exactly 0, so a confident correct
+    label loses no precision to the size of its logit. A class whose logit
+    is ``-inf`` and label 0 adds nothing, and both of its gradients are 0.
+    """
+    return _softmax_cross_entropy_parts(logits, labels, axes)[0]
+
+
+def _softmax_cross_entropy_jvp(axes, primals, tangents):
+    logits, labels = primals
+    d_logits, d_labels = tangents
+    loss, shifted, total, label_mass = _softmax_cross_entropy_parts(
+        logits, labels, axes
+    )
+    d_loss = jnp.zeros_like(loss)
+    # The slopes are sum(labels) * softmax - labels for the logits and
+    # -log_softmax for the labels (0 for a label of 0 on a -inf logit).
+    # Known-zero tangents are skipped, so a gradient in the logits alone
+    # never computes the labels' slope.
+    if not isinstance(d_logits, SymbolicZero):
+        slope = jnp.exp(shifted) * (label_mass / total) - labels
+        d_loss = d_loss + jnp.sum(d_logits * slope, axis=axes)
+    if not isinstance(d_labels, SymbolicZero):
+        impossible = (labels == 0) & (shifted == -jnp.inf)
+        log_probs = shifted - jnp.log(total)
+        slope = jnp.where(impossible, jnp.zeros_like(log_probs), -log_probs)
+        d_loss = d_loss + jnp.sum(d_labels * slope, axis=axes)
+    return loss, d_loss
+
+
+softmax_cross_entropy.defjvp(_softmax_cross_entropy_jvp, symbolic_zeros=True)
 
 
 def class_indices(labels: jax.Array, num_classes: int) -> tuple[jax.Array, jax.Array]:
