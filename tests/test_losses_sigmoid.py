@@ -76,6 +76,32 @@ def test_sigmoid_bce_labels_gradient_is_minus_logits():
     np.testing.assert_allclose(labels_grad, -logits, rtol=1e-6)
 
 
+def test_sigmoid_bce_confident_logits_keep_precision():
+    logits = jnp.array([30.0, -30.0, 80.0])
+    labels = jnp.array([1.0, 0.0, 1.0])
+    value = losses.sigmoid_binary_cross_entropy(logits, labels)
+    # log1p(exp(-30)) is about 9.4e-14, far below a float32 ulp of 30.
+    expected = np.log1p(np.exp(-np.abs(np.asarray(logits, np.float64))))
+    np.testing.assert_allclose(value, expected, rtol=1e-6)
+
+
+def test_sigmoid_bce_curvature_at_zero_logit():
+    labels = jnp.array([0.0, 1.0, 0.3])
+
+    def total(x):
+        return jnp.sum(losses.sigmoid_binary_cross_entropy(x, labels))
+
+    hessian = jax.jit(jax.hessian(total))(jnp.zeros(3))
+    # sigmoid'(0) = 1/4 on the diagonal, whatever the label.
+    np.testing.assert_allclose(hessian, 0.25 * np.eye(3), rtol=1e-6, atol=1e-7)
+
+
+def test_sigmoid_bce_second_order_in_both_arguments():
+    logits = jnp.array([0.7, -1.3, 0.0, 2.5])
+    labels = jnp.array([0.0, 1.0, 0.3, 0.9])
+    check_grads(losses.sigmoid_binary_cross_entropy, (logits, labels), order=2)
+
+
 def test_sigmoid_bce_integer_labels_and_scalar_broadcast():
     logits = jnp.array([[0.5, -1.0], [2.0, 0.0]])
     value = losses.sigmoid_binary_cross_entropy(logits, jnp.array(1))

@@ -5,6 +5,7 @@
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 
 from optgrad import _validate
 from optgrad.losses import _checks
@@ -22,23 +23,53 @@ def _binary_inputs(
     return logits.astype(work), labels.astype(work), dtype
 
 
+def _binary_cross_entropy_parts(logits: jax.Array, labels: jax.Array):
+    """Return ``(loss, exp(-|logits|), weight)`` for the jvp rule below.
+
+    The loss is ``softplus(x) - x * y = weight * x + log1p(exp(-|x|))``, with
+    ``weight = 1 - y`` for ``x >= 0`` and ``-y`` below. A label of exactly 1
+    (for ``x >= 0``) or 0 (below) makes ``weight * x`` exactly 0, so a
+    confident correct logit keeps its tiny loss to full precision.
+    """
+    non_negative = logits >= 0
+    decay = jnp.exp(jnp.where(non_negative, -logits, logits))
+    weight = jnp.where(non_negative, 1.0 - labels, -labels)
+    # A weight of 0 on an infinite logit would give 0 * inf = NaN.
+    linear = jnp.where(weight == 0, jnp.zeros_like(logits), weight * logits)
+    return linear + jnp.log1p(decay), decay, weight
+
+
+@jax.custom_jvp
 def _binary_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Return ``labels * softplus(-logits) + (1 - labels) * softplus(logits)``.
 
-    A term whose weight is 0 is dropped before it can form ``0 * inf``, so
-    a logit of ``+inf`` with label 1 (or ``-inf`` with label 0) gives 0 and
-    a zero gradient. For finite logits the value and both gradients are
-    those of the plain formula.
+    The loss takes one exponential and one ``log1p`` per element. A logit of
+    ``+inf`` with label 1 (or ``-inf`` with label 0) gives 0 and a zero
+    gradient in both arguments. Elsewhere the gradients are those of the
+    plain formula: ``sigmoid(logits) - labels`` and ``-logits``.
     """
-    positive_inputs = jnp.where(
-        (labels == 0) & (logits == -jnp.inf), jnp.zeros_like(logits), logits
-    )
-    negative_inputs = jnp.where(
-        (labels == 1) & (logits == jnp.inf), jnp.zeros_like(logits), logits
-    )
-    return labels * jax.nn.softplus(-positive_inputs) + (1.0 - labels) * (
-        jax.nn.softplus(negative_inputs)
-    )
+    return _binary_cross_entropy_parts(logits, labels)[0]
+
+
+def _binary_cross_entropy_jvp(primals, tangents):
+    logits, labels = primals
+    d_logits, d_labels = tangents
+    loss, decay, weight = _binary_cross_entropy_parts(logits, labels)
+    d_loss = jnp.zeros_like(loss)
+    # Known-zero tangents are skipped, so a gradient in the logits alone
+    # never computes the labels' slope.
+    if not isinstance(d_logits, SymbolicZero):
+        # sigmoid(x) from exp(-|x|): 1 / (1 + d) for x >= 0, d / (1 + d) below.
+        rising = jnp.where(logits >= 0, jnp.ones_like(decay), decay)
+        d_loss = d_loss + d_logits * (rising / (1.0 + decay) - labels)
+    if not isinstance(d_labels, SymbolicZero):
+        settled = (weight == 0) & jnp.isinf(logits)
+        slope = jnp.where(settled, jnp.zeros_like(logits), -logits)
+        d_loss = d_loss + d_labels * slope
+    return loss, d_loss
+
+
+_binary_cross_entropy.defjvp(_binary_cross_entropy_jvp, symbolic_zeros=True)
 
 
 def sigmoid_binary_cross_entropy(logits, labels):
