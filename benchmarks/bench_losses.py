@@ -25,30 +25,63 @@ import optax
 import optgrad
 
 
+def _normal(seed, shape):
+    return jax.random.normal(jax.random.key(seed), shape, jnp.float32)
+
+
 def _integer_labels(batch, classes):
-    logits = jax.random.normal(jax.random.key(0), (batch, classes), jnp.float32)
     labels = jax.random.randint(jax.random.key(1), (batch,), 0, classes)
-    return logits, labels
+    return (_normal(0, (batch, classes)), labels), {}
 
 
 def _soft_labels(batch, classes):
-    logits = jax.random.normal(jax.random.key(0), (batch, classes), jnp.float32)
-    labels = jax.nn.softmax(jax.random.normal(jax.random.key(1), (batch, classes)))
-    return logits, labels
+    labels = jax.nn.softmax(_normal(1, (batch, classes)))
+    return (_normal(0, (batch, classes)), labels), {}
 
 
 def _binary_labels(batch, classes):
-    logits = jax.random.normal(jax.random.key(0), (batch, classes), jnp.float32)
     labels = jax.random.bernoulli(jax.random.key(1), 0.5, (batch, classes))
-    return logits, labels.astype(jnp.float32)
+    return (_normal(0, (batch, classes)), labels.astype(jnp.float32)), {}
 
 
 def _bfloat16_integer_labels(batch, classes):
-    logits, labels = _integer_labels(batch, classes)
-    return logits.astype(jnp.bfloat16), labels
+    (logits, labels), kwargs = _integer_labels(batch, classes)
+    return (logits.astype(jnp.bfloat16), labels), kwargs
 
 
-# (loss name, input builder, full shape, quick shape)
+def _regression(batch, features):
+    return (_normal(0, (batch, features)), _normal(1, (batch, features))), {}
+
+
+def _distributions(batch, classes):
+    log_predictions = jax.nn.log_softmax(_normal(0, (batch, classes)))
+    targets = jax.nn.softmax(_normal(1, (batch, classes)))
+    return (log_predictions, targets), {}
+
+
+def _segmentation(batch, side, classes=4):
+    logits = _normal(0, (batch, side, side, classes))
+    labels = jax.random.randint(jax.random.key(1), (batch, side, side), 0, classes)
+    return (logits, jax.nn.one_hot(labels, classes)), {}
+
+
+def _triplets(batch, features):
+    return (
+        _normal(0, (batch, features)),
+        _normal(1, (batch, features)),
+        _normal(2, (batch, features)),
+    ), {}
+
+
+def _contrastive(batch, features):
+    # Pairs of views: examples 2i and 2i + 1 share label i.
+    labels = jnp.arange(batch) // 2
+    return (_normal(0, (batch, features)), labels), {}
+
+
+# (loss name, input builder, full shape, quick shape). The builder returns
+# the positional and keyword arguments; the gradient is taken with respect
+# to the first positional argument.
 CASES = [
     (
         "softmax_cross_entropy_with_integer_labels",
@@ -69,15 +102,28 @@ CASES = [
         (1024, 1000),
     ),
     ("softmax_cross_entropy", _soft_labels, (4096, 1000), (1024, 1000)),
+    ("poly_loss_cross_entropy", _soft_labels, (4096, 1000), (1024, 1000)),
     ("sigmoid_binary_cross_entropy", _binary_labels, (4096, 1000), (1024, 1000)),
+    ("sigmoid_focal_loss", _binary_labels, (4096, 1000), (1024, 1000)),
+    ("multiclass_hinge_loss", _integer_labels, (4096, 1000), (1024, 1000)),
+    ("multiclass_sparsemax_loss", _integer_labels, (1024, 100), (256, 100)),
+    ("ranking_softmax_loss", _binary_labels, (1024, 100), (256, 100)),
+    ("kl_divergence", _distributions, (4096, 1000), (1024, 1000)),
+    ("squared_error", _regression, (4096, 1000), (1024, 1000)),
+    ("huber_loss", _regression, (4096, 1000), (1024, 1000)),
+    ("log_cosh", _regression, (4096, 1000), (1024, 1000)),
+    ("cosine_distance", _regression, (4096, 256), (1024, 256)),
+    ("dice_loss", _segmentation, (16, 128), (4, 128)),
+    ("triplet_margin_loss", _triplets, (4096, 128), (1024, 128)),
+    ("ntxent", _contrastive, (512, 128), (128, 128)),
 ]
 
 
-def _value_and_grad(library, name):
+def _value_and_grad(library, name, kwargs):
     loss = getattr(library.losses, name)
 
-    def mean_loss(logits, labels):
-        return jnp.mean(loss(logits, labels).astype(jnp.float32))
+    def mean_loss(first, *rest):
+        return jnp.mean(loss(first, *rest, **kwargs).astype(jnp.float32))
 
     return jax.jit(jax.value_and_grad(mean_loss))
 
@@ -96,11 +142,10 @@ def _time_once(fn, args):
     return time.perf_counter() - start
 
 
-def run_case(name, build, shape, rounds, repeats):
+def run_case(name, args, kwargs, rounds, repeats):
     """Return the per-round time ratios optgrad / optax and the bytes ratio."""
-    args = build(*shape)
-    ours = _value_and_grad(optgrad, name)
-    theirs = _value_and_grad(optax, name)
+    ours = _value_and_grad(optgrad, name, kwargs)
+    theirs = _value_and_grad(optax, name, kwargs)
 
     our_value, our_grad = ours(*args)
     their_value, their_grad = theirs(*args)
@@ -157,18 +202,19 @@ def main():
         "ratio = optgrad time / optax time (value and gradient, jitted)"
     )
     print(
-        f"{'loss':<44} {'shape':<14} {'dtype':<9} {'median':>7}  {'IQR':<16}"
+        f"{'loss':<44} {'shape':<18} {'dtype':<9} {'median':>7}  {'IQR':<16}"
         f"{'bytes':>6}"
     )
     for name, build, full_shape, quick_shape in CASES:
-        shape = quick_shape if options.quick else full_shape
-        dtype = build(1, 1)[0].dtype
-        ratios, bytes_ratio = run_case(name, build, shape, rounds, repeats)
+        args, kwargs = build(*(quick_shape if options.quick else full_shape))
+        ratios, bytes_ratio = run_case(name, args, kwargs, rounds, repeats)
         low, median, high = np.percentile(ratios, [25, 50, 75])
         spread = f"[{low:.3f}, {high:.3f}]"
+        shape = str(tuple(args[0].shape))
         print(
-            f"{name:<44} {shape!s:<14} {dtype.name:<9} {median:7.3f}  "
-            f"{spread:<16}{bytes_ratio:6.3f}"
+            f"{name:<44} {shape:<18} {args[0].dtype.name:<9} {median:7.3f}  "
+            f"{spread:<16}{bytes_ratio:6.3f}",
+            flush=True,
         )
 
 

@@ -65,6 +65,15 @@ def test_log_cosh_accurate_for_small_and_large_errors():
     np.testing.assert_allclose(value, expected, rtol=2e-6)
 
 
+def test_log_cosh_infinite_and_huge_errors():
+    errors = jnp.array([jnp.inf, -jnp.inf, 1e30, -1e30])
+    value = jax.jit(losses.log_cosh)(errors)
+    np.testing.assert_array_equal(value[:2], [np.inf, np.inf])
+    np.testing.assert_allclose(value[2:], [1e30, 1e30], rtol=1e-6)
+    grad = jax.jit(jax.vmap(jax.grad(losses.log_cosh)))(errors)
+    np.testing.assert_array_equal(grad, [1.0, -1.0, 1.0, -1.0])
+
+
 def test_log_cosh_gradient_is_tanh():
     predictions = jnp.array([-50.0, -1.0, -0.3, 0.0, 1e-3, 1.0, 2.5, 1e4])
     grad = jax.grad(lambda p: jnp.sum(losses.log_cosh(p)))(predictions)

@@ -7,6 +7,7 @@ gradients with respect to both arguments.
 
 import jax
 import jax.numpy as jnp
+from jax.custom_derivatives import SymbolicZero
 
 from optgrad.losses import _checks
 
@@ -31,6 +32,20 @@ def _masked_sum(terms: jax.Array, axes: tuple[int, ...], mask: jax.Array | None)
     return jnp.sum(terms, axis=axes)
 
 
+def _kl_parts(log_predictions, targets):
+    """Return ``(terms, is_zero, gap)`` for the jvp rule.
+
+    ``gap`` is ``log(t) - log_p``, set to 0 where ``t = 0``.
+    """
+    is_zero = targets == 0
+    log_targets = jnp.log(jnp.where(is_zero, jnp.ones_like(targets), targets))
+    # One select on the difference, so that XLA stores one array, not two,
+    # before the reduction.
+    gap = jnp.where(is_zero, jnp.zeros_like(targets), log_targets - log_predictions)
+    return targets * gap, is_zero, gap
+
+
+@jax.custom_jvp
 def _kl_terms(log_predictions: jax.Array, targets: jax.Array) -> jax.Array:
     """Return ``t * (log(t) - log_p)`` elementwise, with the value 0 where ``t = 0``.
 
@@ -38,14 +53,26 @@ def _kl_terms(log_predictions: jax.Array, targets: jax.Array) -> jax.Array:
     gradient with respect to ``t`` there is ``-log_p`` (0 if ``log_p`` is
     ``-inf``) and with respect to ``log_p`` it is 0.
     """
-    is_zero = targets == 0
-    log_targets = jnp.log(jnp.where(is_zero, jnp.ones_like(targets), targets))
-    safe_log_predictions = jnp.where(
-        is_zero & (log_predictions == -jnp.inf),
-        jnp.zeros_like(log_predictions),
-        log_predictions,
-    )
-    return targets * (log_targets - safe_log_predictions)
+    return _kl_parts(log_predictions, targets)[0]
+
+
+def _kl_terms_jvp(primals, tangents):
+    log_predictions, targets = primals
+    d_log_predictions, d_targets = tangents
+    terms, is_zero, gap = _kl_parts(log_predictions, targets)
+    d_terms = jnp.zeros_like(terms)
+    # The slope in log_p is -t, which is already 0 where t = 0, so the
+    # backward pass for the predictions reads only the targets.
+    if not isinstance(d_log_predictions, SymbolicZero):
+        d_terms = d_terms - targets * d_log_predictions
+    if not isinstance(d_targets, SymbolicZero):
+        finite = log_predictions != -jnp.inf
+        at_zero = jnp.where(finite, -log_predictions, jnp.zeros_like(gap))
+        d_terms = d_terms + jnp.where(is_zero, at_zero, gap + 1.0) * d_targets
+    return terms, d_terms
+
+
+_kl_terms.defjvp(_kl_terms_jvp, symbolic_zeros=True)
 
 
 def kl_divergence(

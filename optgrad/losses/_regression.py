@@ -159,10 +159,35 @@ def huber_loss(
     return jnp.where(size <= delta, quadratic, linear).astype(dtype)
 
 
-# Below this error size, log(cosh(e)) = log1p(2 * sinh(e / 2)**2) keeps full
-# relative precision. Above it, |e| + log1p(exp(-2|e|)) - log(2) has no
-# cancellation and cannot overflow.
+# Below this error size, log(cosh(e)) = log1p(expm1(-|e|)**2 / (2 exp(-|e|)))
+# keeps full relative precision. Above it, |e| - log(2) + log1p(exp(-2|e|))
+# has no cancellation and cannot overflow.
 _LOG_COSH_SWITCH = 1.0
+
+
+@jax.custom_jvp
+def _log_cosh(errors: jax.Array) -> jax.Array:
+    """Return ``log(cosh(errors))`` from one ``expm1`` and one ``log1p``.
+
+    Both forms share ``shrink = expm1(-|e|)`` and ``decay = 1 + shrink =
+    exp(-|e|)``: ``cosh(e) - 1 = shrink**2 / (2 decay)`` near 0, and
+    ``cosh(e) = exp(|e|) (1 + decay**2) / 2`` away from it. Only the
+    argument of the ``log1p`` is switched, so neither form can overflow
+    where it is not used.
+    """
+    size = jnp.abs(errors)
+    shrink = jnp.expm1(-size)
+    decay = 1.0 + shrink
+    small = size < _LOG_COSH_SWITCH
+    argument = jnp.where(small, jnp.square(shrink) / (2.0 * decay), jnp.square(decay))
+    offset = jnp.where(small, jnp.zeros_like(size), size - math.log(2.0))
+    return offset + jnp.log1p(argument)
+
+
+@_log_cosh.defjvp
+def _log_cosh_jvp(primals, tangents):
+    (errors,), (d_errors,) = primals, tangents
+    return _log_cosh(errors), d_errors * jnp.tanh(errors)
 
 
 def log_cosh(
@@ -198,13 +223,4 @@ def log_cosh(
         Auto-Encoder", 2019, https://openreview.net/pdf?id=rkglvsC9Ym
     """
     errors, dtype = _differences("log_cosh", predictions, targets)
-    size = jnp.abs(errors)
-    small = size < _LOG_COSH_SWITCH
-
-    # Each branch gets an input that keeps it finite, so that the branch not
-    # taken cannot put a NaN into the gradient.
-    small_errors = jnp.where(small, errors, jnp.zeros_like(errors))
-    near_zero = jnp.log1p(2.0 * jnp.square(jnp.sinh(0.5 * small_errors)))
-    large_size = jnp.where(small, jnp.ones_like(size), size)
-    far = large_size + jnp.log1p(jnp.exp(-2.0 * large_size)) - math.log(2.0)
-    return jnp.where(small, near_zero, far).astype(dtype)
+    return _log_cosh(errors).astype(dtype)

@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
 from optgrad import _validate
 from optgrad.losses import _checks
@@ -30,6 +31,18 @@ def _unit_vectors(
     return jnp.where(nonzero, units, jnp.zeros_like(units))
 
 
+def _inverse_norm(squared_norm: jax.Array, floor: jax.Array) -> jax.Array:
+    """Return ``1 / sqrt(max(squared_norm, floor))``, and 0 where that is 1 / 0.
+
+    The zero case has a zero gradient, so a zero vector contributes nothing
+    instead of ``0 / 0``.
+    """
+    squared_norm = jnp.maximum(squared_norm, floor)
+    nonzero = squared_norm > 0
+    safe = jnp.where(nonzero, squared_norm, jnp.ones_like(squared_norm))
+    return jnp.where(nonzero, lax.rsqrt(safe), jnp.zeros_like(safe))
+
+
 def _cosine(call, predictions, targets, epsilon, axis, where):
     """Return the cosine similarity in the compute dtype, and the result dtype."""
     predictions = _checks.float_array(call, "predictions", predictions)
@@ -44,12 +57,17 @@ def _cosine(call, predictions, targets, epsilon, axis, where):
     dtype = _checks.result_dtype(predictions.dtype, targets.dtype)
     work = _checks.compute_dtype(dtype)
     floor = jnp.asarray(epsilon).astype(work)
-    a = _unit_vectors(predictions.astype(work), axes, mask, floor)
-    b = _unit_vectors(targets.astype(work), axes, mask, floor)
-    products = a * b
+    a = predictions.astype(work)
+    b = targets.astype(work)
     if mask is not None:
-        products = jnp.where(mask, products, jnp.zeros_like(products))
-    return jnp.sum(products, axis=axes), dtype
+        a = jnp.where(mask, a, jnp.zeros_like(a))
+        b = jnp.where(mask, b, jnp.zeros_like(b))
+    # Scaling the dot product by the two inverse norms afterwards means the
+    # unit vectors are never stored.
+    dot = jnp.sum(a * b, axis=axes)
+    scale_a = _inverse_norm(jnp.sum(jnp.square(a), axis=axes), floor)
+    scale_b = _inverse_norm(jnp.sum(jnp.square(b), axis=axes), floor)
+    return dot * scale_a * scale_b, dtype
 
 
 def cosine_similarity(
