@@ -176,6 +176,51 @@ def test_integer_labels_narrow_dtypes_no_wrap(dtype):
     assert np.isnan(value[2])
 
 
+def test_integer_labels_past_32_bits_give_nan():
+    logits = jnp.ones((1, 3))
+    value = losses.softmax_cross_entropy_with_integer_labels(
+        logits, jnp.array([2**32 - 1], jnp.uint32)
+    )
+    assert np.isnan(value[0])
+    with jax.enable_x64(True):
+        labels = jnp.array([2**32, 2**32 + 1, 2**63 - 1], jnp.int64)
+        value = losses.softmax_cross_entropy_with_integer_labels(
+            jnp.ones((3, 3)), labels
+        )
+        assert np.all(np.isnan(value))
+
+
+def test_integer_labels_keep_precision_at_large_logits():
+    # Adding the shift back before subtracting the label's logit would round
+    # the loss at the size of 1e4 (a float32 ulp of about 1e-3): 1.8% off.
+    logits = jnp.array([[1e4, 1e4 - 5.0], [10.0, 0.0]])
+    value = losses.softmax_cross_entropy_with_integer_labels(logits, jnp.array([0, 0]))
+    np.testing.assert_allclose(value[0], math.log1p(math.exp(-5.0)), rtol=1e-5)
+    # A total near 1 still rounds at float32's 6e-8 before its logarithm, so
+    # a loss of 4.5e-5 keeps about three digits.
+    np.testing.assert_allclose(value[1], math.log1p(math.exp(-10.0)), rtol=1e-3)
+    half = jnp.array([[1000.0, 990.0, 0.0]], jnp.float16)
+    value = losses.softmax_cross_entropy_with_integer_labels(half, jnp.array([0]))
+    np.testing.assert_allclose(float(value[0]), math.log1p(math.exp(-10.0)), rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: losses.softmax_cross_entropy_with_integer_labels(x, jnp.array([0])),
+        lambda x: losses.softmax_cross_entropy(x, jnp.array([[1.0, 0.0, 0.0]])),
+        lambda x: losses.poly_loss_cross_entropy(x, jnp.array([[1.0, 0.0, 0.0]])),
+    ],
+    ids=["integer", "one-hot", "poly"],
+)
+def test_nan_logit_gives_nan_row(fn):
+    logits = jnp.array([[1.0, jnp.nan, 0.0]])
+    value = jax.jit(fn)(logits)
+    grad = np.asarray(jax.jit(jax.grad(lambda x: jnp.sum(fn(x))))(logits))
+    assert np.isnan(value[0])
+    assert np.all(np.isnan(grad))
+
+
 def test_integer_labels_match_one_hot_with_where():
     logits = jax.random.normal(jax.random.key(2), (3, 5))
     labels = jnp.array([1, 4, 0])

@@ -1,3 +1,5 @@
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -83,6 +85,17 @@ def test_sigmoid_bce_confident_logits_keep_precision():
     # log1p(exp(-30)) is about 9.4e-14, far below a float32 ulp of 30.
     expected = np.log1p(np.exp(-np.abs(np.asarray(logits, np.float64))))
     np.testing.assert_allclose(value, expected, rtol=1e-6)
+
+
+def test_sigmoid_bce_confident_gradients_are_exact():
+    logits = jnp.array([30.0, -30.0])
+    labels = jnp.array([1.0, 0.0])
+    grad = jax.grad(lambda x: jnp.sum(losses.sigmoid_binary_cross_entropy(x, labels)))(
+        logits
+    )
+    # sigmoid(x) - y = -exp(-30) / (1 + exp(-30)) and its mirror image.
+    tail = math.exp(-30.0) / (1.0 + math.exp(-30.0))
+    np.testing.assert_allclose(grad, [-tail, tail], rtol=1e-6)
 
 
 def test_sigmoid_bce_curvature_at_zero_logit():

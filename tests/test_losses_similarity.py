@@ -32,6 +32,14 @@ def test_cosine_zero_vector_gives_zero():
         np.testing.assert_array_equal(grad, np.zeros((2, 3)))
 
 
+def test_cosine_nan_vector_gives_nan():
+    predictions = jnp.array([[jnp.nan, 1.0], [1.0, 0.0]])
+    targets = jnp.array([[1.0, 1.0], [1.0, 1.0]])
+    value = losses.cosine_similarity(predictions, targets)
+    assert np.isnan(value[0])
+    np.testing.assert_allclose(value[1], 1 / np.sqrt(2.0), rtol=1e-6)
+
+
 def test_cosine_similarity_epsilon_floors_squared_norm():
     a = jnp.array([[0.1, 0.0]])
     b = jnp.array([[1.0, 0.0]])

@@ -179,10 +179,13 @@ def softmax_cross_entropy_with_integer_labels(
 
     Notes:
         A label outside ``[0, num_classes)``, including -1, gives a loss of
-        NaN for its example and a NaN gradient for that example's logits.
-        optax 0.2.8 wraps -1 around to the last class, and for labels >=
-        num_classes it gives NaN with a finite gradient that ignores the
-        label. bfloat16 and float16 logits are reduced in float32.
+        NaN for its example and a NaN gradient for that example's logits
+        (those that ``where`` includes). optax 0.2.8 wraps -1 around to the
+        last class, and for labels >= num_classes it gives NaN with a finite
+        gradient that ignores the label. A label on a class that ``where``
+        leaves out still reads that class's logit, as in optax, while
+        ``softmax_cross_entropy`` drops such a label. bfloat16 and float16
+        logits are reduced in float32.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -201,10 +204,8 @@ def softmax_cross_entropy_with_integer_labels(
     num_classes = _checks.check_class_labels(call, labels, "logits", logits.shape, axes)
     logits_2d, mask = _move_class_axes_last(logits, mask, axes)
 
-    # The label's logit is gathered instead of summed against one-hot labels,
-    # which would cost another pass over the logits. It is NaN for a label
-    # out of range, and so is the shift then: the example's loss and its
-    # whole gradient row are NaN rather than pointing at some other class.
+    # A gathered label logit costs no pass over the logits. It is NaN for a
+    # label out of range, which makes the shift, and so the whole row, NaN.
     work = logits_2d.astype(_checks.compute_dtype(logits.dtype))
     label_logits = _numerics.take_class_or_nan(work, labels)
     if mask is not None:
@@ -214,8 +215,10 @@ def softmax_cross_entropy_with_integer_labels(
     shift = jnp.where(jnp.isnan(label_logits), label_logits, shift)
     shift = lax.stop_gradient(shift)
     total = jnp.sum(jnp.exp(work - shift[..., None]), axis=-1)
-    log_total = jnp.log(jnp.where(total > 0, total, jnp.ones_like(total)))
-    loss = log_total + shift - label_logits
+    log_total = jnp.log(jnp.where(total == 0, jnp.ones_like(total), total))
+    # The shift is taken off the label's logit first, so that the small
+    # loss of a confident prediction is not rounded at the size of the logits.
+    loss = log_total - (label_logits - shift)
     if mask is not None:
         valid = (labels >= 0) & (labels < num_classes)
         keep = jnp.any(mask, axis=-1) | ~valid

@@ -26,7 +26,7 @@ def log_softmax(logits: jax.Array, axes: tuple[int, ...]) -> jax.Array:
     shift = jnp.where(jnp.isfinite(shift), shift, jnp.zeros_like(shift))
     shifted = logits - shift
     total = jnp.sum(jnp.exp(shifted), axis=axes, keepdims=True)
-    log_total = jnp.log(jnp.where(total > 0, total, jnp.ones_like(total)))
+    log_total = jnp.log(jnp.where(total == 0, jnp.ones_like(total), total))
     return shifted - log_total
 
 
@@ -60,7 +60,7 @@ def _softmax_cross_entropy_parts(logits, labels, axes):
     shift = jnp.where(jnp.isfinite(shift), shift, jnp.zeros_like(shift))
     shifted = logits - shift
     total = jnp.sum(jnp.exp(shifted), axis=axes, keepdims=True)
-    total = jnp.where(total > 0, total, jnp.ones_like(total))
+    total = jnp.where(total == 0, jnp.ones_like(total), total)
     label_mass = jnp.sum(labels, axis=axes, keepdims=True)
     impossible = (labels == 0) & (shifted == -jnp.inf)
     aligned = jnp.where(impossible, jnp.zeros_like(shifted), labels * shifted)
@@ -130,17 +130,23 @@ def take_class_or_nan(scores: jax.Array, labels: jax.Array) -> jax.Array:
     """Return ``scores[..., label]`` per example, NaN for a label out of range.
 
     A label outside ``[0, num_classes)`` reads NaN instead of a wrapped or
-    clipped class, and the gradient of that read is 0. Negative labels are
-    sent past the last class first, because indexing would otherwise count
-    them from the end.
+    clipped class, and the gradient of that read is 0. Such labels are sent
+    to ``num_classes`` before the gather, which indexes in 32 bits and would
+    otherwise wrap labels of 2**32 and more, and count negative ones from
+    the end.
     """
     num_classes = scores.shape[-1]
     if jnp.iinfo(labels.dtype).bits < 32:
         # Widen narrow labels so that num_classes itself fits.
         labels = labels.astype(jnp.int32)
-    index = jnp.where(labels >= 0, labels, jnp.full_like(labels, num_classes))
+    valid = (labels >= 0) & (labels < num_classes)
+    index = jnp.where(valid, labels, jnp.full_like(labels, num_classes))
     picked = jnp.take_along_axis(
-        scores, index[..., None], axis=-1, mode="fill", fill_value=jnp.nan
+        scores,
+        index.astype(jnp.int32)[..., None],
+        axis=-1,
+        mode="fill",
+        fill_value=jnp.nan,
     )
     return picked[..., 0]
 

@@ -59,9 +59,11 @@ def _binary_cross_entropy_jvp(primals, tangents):
     # Known-zero tangents are skipped, so a gradient in the logits alone
     # never computes the labels' slope.
     if not isinstance(d_logits, SymbolicZero):
-        # sigmoid(x) from exp(-|x|): 1 / (1 + d) for x >= 0, d / (1 + d) below.
-        rising = jnp.where(logits >= 0, jnp.ones_like(decay), decay)
-        d_loss = d_loss + d_logits * (rising / (1.0 + decay) - labels)
+        # sigmoid(x) - y from d = exp(-|x|): (1 - y) - d / (1 + d) for x >= 0
+        # and d / (1 + d) - y below, exact for a confident correct label.
+        tail = decay / (1.0 + decay)
+        slope = jnp.where(logits >= 0, (1.0 - labels) - tail, tail - labels)
+        d_loss = d_loss + d_logits * slope
     if not isinstance(d_labels, SymbolicZero):
         settled = (weight == 0) & jnp.isinf(logits)
         slope = jnp.where(settled, jnp.zeros_like(logits), -logits)

@@ -25,7 +25,7 @@ def _unit_vectors(
     squared_norm = jnp.maximum(
         jnp.sum(squares, axis=axes, keepdims=True), min_squared_norm
     )
-    nonzero = squared_norm > 0
+    nonzero = squared_norm != 0
     safe = jnp.where(nonzero, squared_norm, jnp.ones_like(squared_norm))
     units = vectors / jnp.sqrt(safe)
     return jnp.where(nonzero, units, jnp.zeros_like(units))
@@ -38,7 +38,7 @@ def _inverse_norm(squared_norm: jax.Array, floor: jax.Array) -> jax.Array:
     instead of ``0 / 0``.
     """
     squared_norm = jnp.maximum(squared_norm, floor)
-    nonzero = squared_norm > 0
+    nonzero = squared_norm != 0
     safe = jnp.where(nonzero, squared_norm, jnp.ones_like(squared_norm))
     return jnp.where(nonzero, lax.rsqrt(safe), jnp.zeros_like(safe))
 
