@@ -205,8 +205,15 @@ def triplet_margin_loss(
     offset = jnp.asarray(eps).astype(work)
     anchors = anchors.astype(work)
 
+    # An even integer degree needs no absolute value, which would cost a
+    # sign in the backward pass.
+    even = isinstance(degree, int) and degree % 2 == 0
+
     def distance(others):
-        powers = jnp.power(jnp.abs(anchors - others.astype(work)), degree)
+        differences = anchors - others.astype(work)
+        if not even:
+            differences = jnp.abs(differences)
+        powers = jnp.power(differences, degree)
         return jnp.power(jnp.sum(powers, axis=axes) + offset, 1.0 / degree)
 
     gap = distance(positives) - distance(negatives)
