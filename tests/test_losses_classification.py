@@ -176,6 +176,25 @@ def test_integer_labels_narrow_dtypes_no_wrap(dtype):
     assert np.isnan(value[2])
 
 
+@pytest.mark.parametrize(
+    "fn",
+    [
+        losses.multiclass_hinge_loss,
+        losses.multiclass_perceptron_loss,
+        losses.multiclass_sparsemax_loss,
+        losses.sparse_categorical_cross_entropy,
+    ],
+)
+def test_class_index_losses_accept_int8_labels(fn):
+    # 200 classes do not fit int8, so the range check must not compare in it.
+    scores = jnp.full((3, 200), 1 / 200)
+    wide = fn(scores, jnp.array([1, 127, -1], jnp.int32))
+    narrow = fn(scores, jnp.array([1, 127, -1], jnp.int8))
+    assert np.all(np.isfinite(narrow[:2]))
+    assert np.isnan(narrow[2])
+    np.testing.assert_array_equal(narrow[:2], wide[:2])
+
+
 def test_integer_labels_past_32_bits_give_nan():
     logits = jnp.ones((1, 3))
     value = losses.softmax_cross_entropy_with_integer_labels(

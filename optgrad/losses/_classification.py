@@ -220,7 +220,7 @@ def softmax_cross_entropy_with_integer_labels(
     # loss of a confident prediction is not rounded at the size of the logits.
     loss = log_total - (label_logits - shift)
     if mask is not None:
-        valid = (labels >= 0) & (labels < num_classes)
+        _, valid = _numerics.class_indices(labels, num_classes)
         keep = jnp.any(mask, axis=-1) | ~valid
         loss = jnp.where(keep, loss, jnp.zeros_like(loss))
     return loss.astype(logits.dtype)

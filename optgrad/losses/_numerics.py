@@ -113,6 +113,9 @@ def class_indices(labels: jax.Array, num_classes: int) -> tuple[jax.Array, jax.A
     ``index`` is the labels clipped into ``[0, num_classes)``, safe for
     indexing, and ``valid`` flags the labels that were in range.
     """
+    if jnp.iinfo(labels.dtype).bits < 32:
+        # Widen narrow labels so that num_classes itself fits their dtype.
+        labels = labels.astype(jnp.int32)
     valid = (labels >= 0) & (labels < num_classes)
     index = jnp.clip(labels, 0, num_classes - 1)
     return index, valid
@@ -136,11 +139,8 @@ def take_class_or_nan(scores: jax.Array, labels: jax.Array) -> jax.Array:
     the end.
     """
     num_classes = scores.shape[-1]
-    if jnp.iinfo(labels.dtype).bits < 32:
-        # Widen narrow labels so that num_classes itself fits.
-        labels = labels.astype(jnp.int32)
-    valid = (labels >= 0) & (labels < num_classes)
-    index = jnp.where(valid, labels, jnp.full_like(labels, num_classes))
+    index, valid = class_indices(labels, num_classes)
+    index = jnp.where(valid, index, jnp.full_like(index, num_classes))
     picked = jnp.take_along_axis(
         scores,
         index.astype(jnp.int32)[..., None],
