@@ -22,13 +22,8 @@ def _unit_vectors(
     squares = jnp.square(vectors)
     if mask is not None:
         squares = jnp.where(mask, squares, jnp.zeros_like(squares))
-    squared_norm = jnp.maximum(
-        jnp.sum(squares, axis=axes, keepdims=True), min_squared_norm
-    )
-    nonzero = squared_norm != 0
-    safe = jnp.where(nonzero, squared_norm, jnp.ones_like(squared_norm))
-    units = vectors / jnp.sqrt(safe)
-    return jnp.where(nonzero, units, jnp.zeros_like(units))
+    squared_norm = jnp.sum(squares, axis=axes, keepdims=True)
+    return vectors * _inverse_norm(squared_norm, min_squared_norm)
 
 
 def _inverse_norm(squared_norm: jax.Array, floor: jax.Array) -> jax.Array:
