@@ -7,9 +7,8 @@ gradients with respect to both arguments.
 
 import jax
 import jax.numpy as jnp
-from jax.custom_derivatives import SymbolicZero
 
-from optgrad.losses import _checks
+from optgrad.losses import _checks, _numerics
 
 
 def _divergence_inputs(call, log_predictions, targets, targets_name, axis, where):
@@ -60,15 +59,22 @@ def _kl_terms_jvp(primals, tangents):
     log_predictions, targets = primals
     d_log_predictions, d_targets = tangents
     terms, is_zero, gap = _kl_parts(log_predictions, targets)
-    d_terms = jnp.zeros_like(terms)
-    # The slope in log_p is -t, which is already 0 where t = 0, so the
-    # backward pass for the predictions reads only the targets.
-    if not isinstance(d_log_predictions, SymbolicZero):
-        d_terms = d_terms - targets * d_log_predictions
-    if not isinstance(d_targets, SymbolicZero):
+
+    def log_predictions_slope():
+        # -t is already 0 where t = 0, so the backward pass for the
+        # predictions reads only the targets.
+        return -targets
+
+    def targets_slope():
         finite = log_predictions != -jnp.inf
         at_zero = jnp.where(finite, -log_predictions, jnp.zeros_like(gap))
-        d_terms = d_terms + jnp.where(is_zero, at_zero, gap + 1.0) * d_targets
+        return jnp.where(is_zero, at_zero, gap + 1.0)
+
+    d_terms = _numerics.tangent_sum(
+        terms,
+        (d_log_predictions, log_predictions_slope),
+        (d_targets, targets_slope),
+    )
     return terms, d_terms
 
 

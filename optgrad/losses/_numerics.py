@@ -14,6 +14,21 @@ from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
 
+def tangent_sum(like: jax.Array, *terms) -> jax.Array:
+    """Return the sum of ``slope() * tangent`` over ``(tangent, slope)`` pairs.
+
+    For jvp rules defined with ``symbolic_zeros=True``: a tangent that is a
+    symbolic zero is skipped without calling its slope, so a derivative in
+    one argument never computes the slope of another. The result has the
+    shape of ``like`` (zeros if every tangent is zero).
+    """
+    total = jnp.zeros_like(like)
+    for tangent, slope in terms:
+        if not isinstance(tangent, SymbolicZero):
+            total = total + slope() * tangent
+    return total
+
+
 def log_softmax(logits: jax.Array, axes: tuple[int, ...]) -> jax.Array:
     """Return the log-softmax over ``axes``, ``-inf`` for ``-inf`` logits.
 
@@ -88,20 +103,18 @@ def _softmax_cross_entropy_jvp(axes, primals, tangents):
     loss, shifted, total, label_mass = _softmax_cross_entropy_parts(
         logits, labels, axes
     )
-    d_loss = jnp.zeros_like(loss)
-    # The slopes are sum(labels) * softmax - labels for the logits and
-    # -log_softmax for the labels (0 for a label of 0 on a -inf logit).
-    # Known-zero tangents are skipped, so a gradient in the logits alone
-    # never computes the labels' slope.
-    if not isinstance(d_logits, SymbolicZero):
-        slope = jnp.exp(shifted) * (label_mass / total) - labels
-        d_loss = d_loss + jnp.sum(d_logits * slope, axis=axes)
-    if not isinstance(d_labels, SymbolicZero):
+
+    def logits_slope():
+        return jnp.exp(shifted) * (label_mass / total) - labels
+
+    def labels_slope():
+        # -log_softmax, taken as 0 for a label of 0 on a -inf logit.
         impossible = (labels == 0) & (shifted == -jnp.inf)
         log_probs = shifted - jnp.log(total)
-        slope = jnp.where(impossible, jnp.zeros_like(log_probs), -log_probs)
-        d_loss = d_loss + jnp.sum(d_labels * slope, axis=axes)
-    return loss, d_loss
+        return jnp.where(impossible, jnp.zeros_like(log_probs), -log_probs)
+
+    d_terms = tangent_sum(shifted, (d_logits, logits_slope), (d_labels, labels_slope))
+    return loss, jnp.sum(d_terms, axis=axes)
 
 
 softmax_cross_entropy.defjvp(_softmax_cross_entropy_jvp, symbolic_zeros=True)

@@ -5,10 +5,9 @@
 
 import jax
 import jax.numpy as jnp
-from jax.custom_derivatives import SymbolicZero
 
 from optgrad import _validate
-from optgrad.losses import _checks
+from optgrad.losses import _checks, _numerics
 
 
 def _binary_inputs(
@@ -55,19 +54,20 @@ def _binary_cross_entropy_jvp(primals, tangents):
     logits, labels = primals
     d_logits, d_labels = tangents
     loss, decay, weight = _binary_cross_entropy_parts(logits, labels)
-    d_loss = jnp.zeros_like(loss)
-    # Known-zero tangents are skipped, so a gradient in the logits alone
-    # never computes the labels' slope.
-    if not isinstance(d_logits, SymbolicZero):
+
+    def logits_slope():
         # sigmoid(x) - y from d = exp(-|x|): (1 - y) - d / (1 + d) for x >= 0
         # and d / (1 + d) - y below, exact for a confident correct label.
         tail = decay / (1.0 + decay)
-        slope = jnp.where(logits >= 0, (1.0 - labels) - tail, tail - labels)
-        d_loss = d_loss + d_logits * slope
-    if not isinstance(d_labels, SymbolicZero):
+        return jnp.where(logits >= 0, (1.0 - labels) - tail, tail - labels)
+
+    def labels_slope():
         settled = (weight == 0) & jnp.isinf(logits)
-        slope = jnp.where(settled, jnp.zeros_like(logits), -logits)
-        d_loss = d_loss + d_labels * slope
+        return jnp.where(settled, jnp.zeros_like(logits), -logits)
+
+    d_loss = _numerics.tangent_sum(
+        loss, (d_logits, logits_slope), (d_labels, labels_slope)
+    )
     return loss, d_loss
 
 
