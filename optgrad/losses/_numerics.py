@@ -29,20 +29,25 @@ def tangent_sum(like: jax.Array, *terms) -> jax.Array:
     return total
 
 
-def log_softmax(logits: jax.Array, axes: tuple[int, ...]) -> jax.Array:
-    """Return the log-softmax over ``axes``, ``-inf`` for ``-inf`` logits.
+def _shifted_and_total(logits: jax.Array, axes: tuple[int, ...]):
+    """Return ``(shifted, total)``: the logits less their maximum, and ``sum(exp)``.
 
-    The maximum is subtracted first and kept constant for the gradient, or 0
-    is subtracted where it is not finite. The log of the sum of exponentials
-    is replaced by 0 where the sum is 0 (every logit ``-inf``), so that its
-    gradient stays finite.
+    The maximum is kept constant for the gradient, or 0 is subtracted where
+    it is not finite. ``total`` is replaced by 1 where it is 0 (every logit
+    ``-inf``), so that its logarithm and that gradient stay finite, while a
+    NaN total stays NaN.
     """
     shift = lax.stop_gradient(jnp.max(logits, axis=axes, keepdims=True))
     shift = jnp.where(jnp.isfinite(shift), shift, jnp.zeros_like(shift))
     shifted = logits - shift
     total = jnp.sum(jnp.exp(shifted), axis=axes, keepdims=True)
-    log_total = jnp.log(jnp.where(total == 0, jnp.ones_like(total), total))
-    return shifted - log_total
+    return shifted, jnp.where(total == 0, jnp.ones_like(total), total)
+
+
+def log_softmax(logits: jax.Array, axes: tuple[int, ...]) -> jax.Array:
+    """Return the log-softmax over ``axes``, ``-inf`` for ``-inf`` logits."""
+    shifted, total = _shifted_and_total(logits, axes)
+    return shifted - jnp.log(total)
 
 
 @jax.custom_jvp
@@ -71,11 +76,7 @@ def _cross_entropy_terms_jvp(primals, tangents):
 
 def _softmax_cross_entropy_parts(logits, labels, axes):
     """Return ``(loss, shifted, total, label_mass)`` for the jvp rule."""
-    shift = jnp.max(logits, axis=axes, keepdims=True)
-    shift = jnp.where(jnp.isfinite(shift), shift, jnp.zeros_like(shift))
-    shifted = logits - shift
-    total = jnp.sum(jnp.exp(shifted), axis=axes, keepdims=True)
-    total = jnp.where(total == 0, jnp.ones_like(total), total)
+    shifted, total = _shifted_and_total(logits, axes)
     label_mass = jnp.sum(labels, axis=axes, keepdims=True)
     impossible = (labels == 0) & (shifted == -jnp.inf)
     aligned = jnp.where(impossible, jnp.zeros_like(shifted), labels * shifted)
