@@ -82,7 +82,7 @@ def test_labels_gradient_zero_on_masked_class():
     np.testing.assert_allclose(grad[0, [0, 2]], expected, rtol=1e-6)
 
 
-def test_softmax_cross_entropy_large_logits_keep_precision():
+def test_soft_labels_large_logits_precision():
     # Near 1e4 a float32 ulp is about 1e-3, so subtracting the label's logit
     # from the log-sum-exp would lose the loss's third digit.
     logits = jnp.array([[1e4, 1e4 - 2.0, 1e4 - 3.0]])
@@ -92,7 +92,7 @@ def test_softmax_cross_entropy_large_logits_keep_precision():
     np.testing.assert_allclose(value, [expected], rtol=1e-6)
 
 
-def test_softmax_cross_entropy_second_order_in_both_arguments():
+def test_soft_labels_second_order_both_args():
     logits = jnp.array([[0.3, -1.2, 0.8], [1.5, 0.1, -0.4]])
     labels = jnp.array([[0.2, 0.3, 0.5], [0.0, 1.0, 0.0]])
     check_grads(losses.softmax_cross_entropy, (logits, labels), order=2)
@@ -195,7 +195,7 @@ def test_class_index_losses_accept_int8_labels(fn):
     np.testing.assert_array_equal(narrow[:2], wide[:2])
 
 
-def test_integer_labels_past_32_bits_give_nan():
+def test_integer_labels_beyond_32_bits():
     logits = jnp.ones((1, 3))
     value = losses.softmax_cross_entropy_with_integer_labels(
         logits, jnp.array([2**32 - 1], jnp.uint32)
@@ -209,7 +209,7 @@ def test_integer_labels_past_32_bits_give_nan():
         assert np.all(np.isnan(value))
 
 
-def test_integer_labels_keep_precision_at_large_logits():
+def test_integer_labels_large_logits_precision():
     # Adding the shift back before subtracting the label's logit would round
     # the loss at the size of 1e4 (a float32 ulp of about 1e-3): 1.8% off.
     logits = jnp.array([[1e4, 1e4 - 5.0], [10.0, 0.0]])

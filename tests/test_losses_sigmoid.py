@@ -109,7 +109,7 @@ def test_sigmoid_bce_curvature_at_zero_logit():
     np.testing.assert_allclose(hessian, 0.25 * np.eye(3), rtol=1e-6, atol=1e-7)
 
 
-def test_sigmoid_bce_second_order_in_both_arguments():
+def test_sigmoid_bce_second_order_both_args():
     logits = jnp.array([0.7, -1.3, 0.0, 2.5])
     labels = jnp.array([0.0, 1.0, 0.3, 0.9])
     check_grads(losses.sigmoid_binary_cross_entropy, (logits, labels), order=2)
